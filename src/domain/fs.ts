@@ -1,0 +1,69 @@
+/**
+ * The merged, read-only view of an artifact's filesystem that catalogers see. It holds only the
+ * files some cataloger asked for (see `FileRequest`), after layers were applied in order with
+ * whiteouts and links resolved. Paths are POSIX, relative, without a leading slash or `./`:
+ * 'etc/os-release', 'var/lib/dpkg/status'.
+ */
+export interface FsFile {
+  path: string;
+  /** File content, or the cataloger's condensed form of it (see Cataloger.condense). */
+  content: Buffer;
+  /** Unix mode bits (permission + type) as the tar header or stat gave them. */
+  mode: number;
+  /** Size of the original file in bytes (content may be condensed). */
+  size: number;
+  /** Digest of the layer that last wrote the file, when the source has layers. */
+  layer?: string;
+}
+
+export interface ReadonlyFs {
+  get(path: string): FsFile | undefined;
+  /** Every collected file, in path order. */
+  files(): Iterable<FsFile>;
+  /** Collected files whose path starts with `prefix` (a directory, no trailing slash needed). */
+  under(prefix: string): Iterable<FsFile>;
+}
+
+/** What a layer walker passes to `wants`: the path plus the header facts, before reading the content. */
+export interface FileHeader {
+  path: string;
+  size: number;
+  mode: number;
+}
+
+/** A simple in-memory ReadonlyFs, used by sources and tests. */
+export class MemoryFs implements ReadonlyFs {
+  readonly #files = new Map<string, FsFile>();
+  #sorted: FsFile[] | undefined;
+
+  constructor(files: Iterable<FsFile> = []) {
+    for (const f of files) this.#files.set(f.path, f);
+  }
+
+  set(file: FsFile): void {
+    this.#files.set(file.path, file);
+    this.#sorted = undefined;
+  }
+
+  delete(path: string): void {
+    if (this.#files.delete(path)) this.#sorted = undefined;
+  }
+
+  get(path: string): FsFile | undefined {
+    return this.#files.get(path);
+  }
+
+  files(): Iterable<FsFile> {
+    this.#sorted ??= [...this.#files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return this.#sorted;
+  }
+
+  *under(prefix: string): Iterable<FsFile> {
+    const p = prefix.endsWith('/') ? prefix : `${prefix}/`;
+    for (const f of this.files()) if (f.path.startsWith(p)) yield f;
+  }
+
+  get size(): number {
+    return this.#files.size;
+  }
+}

@@ -1,0 +1,40 @@
+import type { FileHeader, OsInfo, Package, PackageType, ReadonlyFs } from '../domain/index.ts';
+
+/**
+ * One package format (apk, dpkg, rpm, npm, python, go binaries …). A cataloger declares which files
+ * it needs; the image layer walker collects exactly those (size-capped) into a ReadonlyFs; then
+ * `catalog` parses them. Catalogers never see layers, registries or vulnerabilities.
+ */
+export interface Cataloger {
+  /** Stable id: 'apk', 'dpkg', 'rpm', 'npm', 'python', 'gobinary', 'jar' … */
+  id: string;
+  /** Bump when parsing changes, so cached layer analyses are invalidated. */
+  version: number;
+  /** 'os' packages come from the distro's package manager; 'lang' from language metadata. */
+  kind: 'os' | 'lang';
+  /** Which package types it emits. */
+  types: readonly PackageType[];
+  /** Does this cataloger need this file? Called for every regular file in every layer: keep it cheap. */
+  wants(file: FileHeader): boolean;
+  /**
+   * Optional: shrink a wanted file as soon as it is read (e.g. a Go binary → its build info), so the
+   * layer cache and memory hold only what `catalog` needs. Return undefined to drop the file.
+   */
+  condense?(path: string, content: Buffer): Buffer | undefined;
+  /** Largest file it wants in bytes (default: the walker's global cap). */
+  maxFileSize?: number;
+  catalog(fs: ReadonlyFs, ctx: CatalogContext): Promise<Package[]> | Package[];
+}
+
+export interface CatalogContext {
+  os?: OsInfo;
+  /** Non-fatal problems go here (an unreadable database, a malformed file). */
+  notes: string[];
+}
+
+/** OS release detection: one per family group, tried in table order. */
+export interface OsDetector {
+  id: string;
+  wants(file: FileHeader): boolean;
+  detect(fs: ReadonlyFs): OsInfo | undefined;
+}
