@@ -4,5 +4,11 @@
  */
 import { runCli } from './cli/program.ts';
 
+// `portcullis scan … | head` closes stdout early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 const code = await runCli(process.argv, process.env);
 process.exitCode = code;

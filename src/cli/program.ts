@@ -20,7 +20,7 @@ function makeLogger(debug: boolean, quiet: boolean): Logger {
   return pino(
     {
       level,
-      base: undefined,
+      base: null,
       redact: { paths: ['password', 'auth', 'authorization', 'headers.authorization', '*.password', '*.auth'], censor: '[redacted]' },
     },
     pino.destination({ fd: 2, sync: true }),
