@@ -1,0 +1,21 @@
+import type { ScanReport } from '../domain/index.ts';
+
+/**
+ * Report writers (STYLE principle 6): one module per format, listed in `src/report/index.ts`,
+ * with a narrow input (a ScanReport) — never CLI flags.
+ * An SBOM is a ScanReport with `findings: []` (or with findings: CycloneDX then carries vulnerabilities).
+ */
+export type FormatId = 'table' | 'json' | 'sarif' | 'cyclonedx' | 'spdx-json';
+
+export interface RenderOptions {
+  /** ANSI colours (table on a TTY). */
+  color: boolean;
+  /** json: include every package (Trivy's --list-all-pkgs). */
+  listAllPackages?: boolean;
+  /** Fixed clock for reproducible output in tests. */
+  now?: Date;
+  /** Tool version for metadata. */
+  toolVersion: string;
+}
+
+export type Writer = (report: ScanReport, opts: RenderOptions, out: NodeJS.WritableStream) => Promise<void>;
