@@ -1,0 +1,341 @@
+/**
+ * A read-only reader of bbolt (BoltDB) files, the format of Trivy's vulnerability DB.
+ *
+ * File layout (go.etcd.io/bbolt, documented in its page.go / bucket.go / db.go):
+ * - every page starts with a 16-byte header: id u64, flags u16, count u16, overflow u32;
+ *   a page with overflow N spans N+1 contiguous pages.
+ * - pages 0 and 1 are meta pages: magic 0xED0CDAED, version 2, pageSize, flags, root bucket
+ *   {root pgid, sequence}, freelist pgid, high-water pgid, txid, checksum (FNV-1a 64 of the preceding
+ *   meta bytes). The valid meta with the highest txid wins.
+ * - branch pages hold 16-byte elements {pos u32, ksize u32, pgid u64}; leaf pages hold
+ *   {flags u32, pos u32, ksize u32, vsize u32}; pos is relative to the element itself.
+ * - a leaf element with flag 0x01 is a nested bucket: its value starts with a 16-byte bucket header
+ *   {root pgid, sequence}; root 0 means an inline bucket whose page follows the header in the value.
+ *
+ * Pages are read on demand with positional reads (the real trivy.db is close to 1 GB; we never load it
+ * whole), through a small LRU cache. The file is opened read-only and never locked, so a DB that another
+ * process holds open can be read. Every offset is bounds-checked: a corrupt or truncated file gives a
+ * ScannerError('TRIVYDB_CORRUPT'), never an out-of-range read or an endless loop.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ScannerError } from '../../shared/errors.ts';
+
+const MAGIC = 0xed0cdaed;
+const PAGE_HEADER = 16;
+const BRANCH_FLAG = 0x01;
+const LEAF_FLAG = 0x02;
+const META_FLAG = 0x04;
+const BUCKET_LEAF = 0x01;
+const ELEM_SIZE = 16;
+const BUCKET_HEADER = 16;
+const MAX_DEPTH = 64;
+
+/** A page's bytes (including its header) and where it came from. */
+interface Page {
+  buf: Buffer;
+  id: bigint;
+  flags: number;
+  count: number;
+}
+
+function corrupt(path: string, why: string): ScannerError {
+  return new ScannerError('TRIVYDB_CORRUPT', `${path}: not a valid BoltDB file (${why})`);
+}
+
+/** FNV-1a 64-bit, as bbolt uses for the meta checksum. */
+function fnv1a64(buf: Buffer): bigint {
+  let h = 0xcbf29ce484222325n;
+  for (const b of buf) {
+    h ^= BigInt(b);
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h;
+}
+
+export interface BoltEntry {
+  key: Buffer;
+  /** The value, for a plain key. */
+  value?: Buffer;
+  /** True when the key names a nested bucket (open it with `bucket(key)`). */
+  isBucket: boolean;
+}
+
+export class BoltDb {
+  readonly path: string;
+  readonly pageSize: number;
+  readonly txid: bigint;
+  readonly #fd: number;
+  readonly #fileSize: number;
+  readonly #maxPgid: bigint;
+  readonly #rootPgid: bigint;
+  readonly #cache = new Map<bigint, Page>();
+  readonly #cacheLimit: number;
+  #closed = false;
+
+  private constructor(path: string, fd: number, fileSize: number, meta: { pageSize: number; root: bigint; pgid: bigint; txid: bigint }, cachePages: number) {
+    this.path = path;
+    this.#fd = fd;
+    this.#fileSize = fileSize;
+    this.pageSize = meta.pageSize;
+    this.#rootPgid = meta.root;
+    this.#maxPgid = meta.pgid;
+    this.txid = meta.txid;
+    this.#cacheLimit = cachePages;
+  }
+
+  /** Open a bbolt file read-only. Throws ScannerError TRIVYDB_CORRUPT / TRIVYDB_OPEN with one clear line. */
+  static open(path: string, opts: { cachePages?: number } = {}): BoltDb {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      throw new ScannerError('TRIVYDB_OPEN', `cannot open ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const meta = BoltDb.#readMeta(path, fd, size);
+      return new BoltDb(path, fd, size, meta, opts.cachePages ?? 4096);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+
+  static #readMeta(path: string, fd: number, size: number): { pageSize: number; root: bigint; pgid: bigint; txid: bigint } {
+    if (size < 2 * 1024) throw corrupt(path, `file is only ${size} bytes`);
+    const first = Buffer.alloc(Math.min(size, 64 * 1024));
+    readSync(fd, first, 0, first.length, 0);
+    const candidates: { pageSize: number; root: bigint; pgid: bigint; txid: bigint }[] = [];
+    const parse = (buf: Buffer, at: number): void => {
+      if (at + PAGE_HEADER + 64 > buf.length) return;
+      const flags = buf.readUInt16LE(at + 8);
+      if (!(flags & META_FLAG)) return;
+      const m = at + PAGE_HEADER;
+      if (buf.readUInt32LE(m) !== MAGIC) return;
+      if (buf.readUInt32LE(m + 4) !== 2) return;
+      const pageSize = buf.readUInt32LE(m + 8);
+      const checksum = buf.readBigUInt64LE(m + 56);
+      if (fnv1a64(buf.subarray(m, m + 56)) !== checksum) return;
+      candidates.push({ pageSize, root: buf.readBigUInt64LE(m + 16), pgid: buf.readBigUInt64LE(m + 40), txid: buf.readBigUInt64LE(m + 48) });
+    };
+    parse(first, 0);
+    // Meta page 1 sits at pageSize; take the page size from meta 0 when valid, else try common sizes.
+    const sizes = new Set<number>([...candidates.map((c) => c.pageSize), 4096, 8192, 16384, 65536, 1024, 2048]);
+    for (const ps of sizes) {
+      if (ps <= 0 || ps + PAGE_HEADER + 64 > size) continue;
+      const buf = Buffer.alloc(PAGE_HEADER + 64);
+      readSync(fd, buf, 0, buf.length, ps);
+      const before = candidates.length;
+      parse(buf, 0);
+      const added = candidates[before];
+      if (added && added.pageSize !== ps) candidates.pop();
+      if (candidates.length > before) break;
+    }
+    const valid = candidates.filter((c) => c.pageSize >= 512 && c.pageSize <= 1 << 20 && (c.pageSize & (c.pageSize - 1)) === 0);
+    if (valid.length === 0) {
+      const magic = first.length >= 20 ? first.readUInt32LE(16) : 0;
+      throw corrupt(path, magic === MAGIC ? 'both meta pages fail their checksum' : 'no BoltDB magic number');
+    }
+    valid.sort((a, b) => (a.txid > b.txid ? -1 : 1));
+    const meta = valid[0]!;
+    if (BigInt(size) < meta.pgid * BigInt(meta.pageSize)) {
+      throw corrupt(path, `truncated: ${size} bytes but the meta page names ${meta.pgid} pages of ${meta.pageSize} bytes`);
+    }
+    return meta;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cache.clear();
+    closeSync(this.#fd);
+  }
+
+  /** The top-level bucket of the database. */
+  root(): BoltBucket {
+    return new BoltBucket(this, this.#rootPgid, undefined);
+  }
+
+  /** Convenience: walk a path of nested bucket names from the root. */
+  bucketPath(...names: (string | Buffer)[]): BoltBucket | undefined {
+    let b: BoltBucket | undefined = this.root();
+    for (const n of names) {
+      b = b.bucket(n);
+      if (!b) return undefined;
+    }
+    return b;
+  }
+
+  /** @internal Read page `id` (with its overflow pages). */
+  page(id: bigint): Page {
+    if (this.#closed) throw new ScannerError('TRIVYDB_CLOSED', `${this.path} is closed`);
+    const hit = this.#cache.get(id);
+    if (hit) {
+      this.#cache.delete(id);
+      this.#cache.set(id, hit);
+      return hit;
+    }
+    if (id < 2n || id >= this.#maxPgid) throw corrupt(this.path, `page id ${id} out of range`);
+    const ps = this.pageSize;
+    const offset = Number(id) * ps;
+    if (offset + ps > this.#fileSize) throw corrupt(this.path, `page ${id} beyond the end of the file`);
+    const head = Buffer.alloc(PAGE_HEADER);
+    readSync(this.#fd, head, 0, PAGE_HEADER, offset);
+    const overflow = head.readUInt32LE(12);
+    const len = (overflow + 1) * ps;
+    if (offset + len > this.#fileSize || BigInt(overflow) + id >= this.#maxPgid + 1n) throw corrupt(this.path, `page ${id} overflows the file`);
+    const buf = Buffer.allocUnsafe(len);
+    const n = readSync(this.#fd, buf, 0, len, offset);
+    if (n !== len) throw corrupt(this.path, `short read of page ${id}`);
+    const page = parsePageHeader(this.path, buf, id);
+    this.#cache.set(id, page);
+    if (this.#cache.size > this.#cacheLimit) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    return page;
+  }
+}
+
+function parsePageHeader(path: string, buf: Buffer, id: bigint): Page {
+  const flags = buf.readUInt16LE(8);
+  const count = buf.readUInt16LE(10);
+  if (!(flags & (BRANCH_FLAG | LEAF_FLAG))) throw corrupt(path, `page ${id} is not a branch or leaf page (flags 0x${flags.toString(16)})`);
+  if (PAGE_HEADER + count * ELEM_SIZE > buf.length) throw corrupt(path, `page ${id} claims ${count} elements`);
+  return { buf, id, flags, count };
+}
+
+/** Read element i of a leaf page: key, value, flags — bounds-checked. */
+function leafElem(path: string, p: Page, i: number): { flags: number; key: Buffer; value: Buffer } {
+  const at = PAGE_HEADER + i * ELEM_SIZE;
+  const flags = p.buf.readUInt32LE(at);
+  const pos = p.buf.readUInt32LE(at + 4);
+  const ksize = p.buf.readUInt32LE(at + 8);
+  const vsize = p.buf.readUInt32LE(at + 12);
+  const k = at + pos;
+  if (k + ksize + vsize > p.buf.length) throw corrupt(path, `leaf element ${i} of page ${p.id} points outside the page`);
+  return { flags, key: p.buf.subarray(k, k + ksize), value: p.buf.subarray(k + ksize, k + ksize + vsize) };
+}
+
+function branchElem(path: string, p: Page, i: number): { key: Buffer; pgid: bigint } {
+  const at = PAGE_HEADER + i * ELEM_SIZE;
+  const pos = p.buf.readUInt32LE(at);
+  const ksize = p.buf.readUInt32LE(at + 4);
+  const pgid = p.buf.readBigUInt64LE(at + 8);
+  const k = at + pos;
+  if (k + ksize > p.buf.length) throw corrupt(path, `branch element ${i} of page ${p.id} points outside the page`);
+  return { key: p.buf.subarray(k, k + ksize), pgid };
+}
+
+const toKey = (k: string | Buffer): Buffer => (typeof k === 'string' ? Buffer.from(k) : k);
+
+export class BoltBucket {
+  readonly #db: BoltDb;
+  readonly #root: bigint;
+  /** For inline buckets: the page embedded in the parent's value. */
+  readonly #inline: Page | undefined;
+
+  /** @internal */
+  constructor(db: BoltDb, root: bigint, inline: Page | undefined) {
+    this.#db = db;
+    this.#root = root;
+    this.#inline = inline;
+  }
+
+  #rootPage(): Page {
+    return this.#inline ?? this.#db.page(this.#root);
+  }
+
+  /** Find the leaf element for `key`, or undefined. */
+  #find(key: Buffer): { flags: number; key: Buffer; value: Buffer } | undefined {
+    let p = this.#rootPage();
+    for (let depth = 0; depth < MAX_DEPTH; depth++) {
+      if (p.flags & LEAF_FLAG) {
+        let lo = 0;
+        let hi = p.count;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          const e = leafElem(this.#db.path, p, mid);
+          const c = Buffer.compare(e.key, key);
+          if (c === 0) return e;
+          if (c < 0) lo = mid + 1;
+          else hi = mid;
+        }
+        return undefined;
+      }
+      // branch: first index whose key >= target; step back one unless it is an exact match.
+      let lo = 0;
+      let hi = p.count;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (Buffer.compare(branchElem(this.#db.path, p, mid).key, key) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      let idx = lo;
+      if (idx >= p.count || !branchElem(this.#db.path, p, idx).key.equals(key)) idx = Math.max(0, idx - 1);
+      if (p.count === 0) return undefined;
+      p = this.#db.page(branchElem(this.#db.path, p, idx).pgid);
+    }
+    throw corrupt(this.#db.path, 'B+tree deeper than 64 levels (a page cycle?)');
+  }
+
+  /** Value of a plain key (undefined for a missing key or a nested bucket). */
+  get(key: string | Buffer): Buffer | undefined {
+    const e = this.#find(toKey(key));
+    return e && !(e.flags & BUCKET_LEAF) ? e.value : undefined;
+  }
+
+  /** A nested bucket, or undefined. */
+  bucket(name: string | Buffer): BoltBucket | undefined {
+    const e = this.#find(toKey(name));
+    if (!e || !(e.flags & BUCKET_LEAF)) return undefined;
+    return this.#open(e.value);
+  }
+
+  #open(value: Buffer): BoltBucket {
+    if (value.length < BUCKET_HEADER) throw corrupt(this.#db.path, 'bucket header too short');
+    const root = value.readBigUInt64LE(0);
+    if (root !== 0n) return new BoltBucket(this.#db, root, undefined);
+    const inline = value.subarray(BUCKET_HEADER);
+    if (inline.length < PAGE_HEADER) throw corrupt(this.#db.path, 'inline bucket too short');
+    return new BoltBucket(this.#db, 0n, parsePageHeader(this.#db.path, inline, 0n));
+  }
+
+  /** Every entry in key order (depth-first over the B+tree). */
+  *entries(): Generator<BoltEntry> {
+    const stack: { page: Page; i: number }[] = [{ page: this.#rootPage(), i: 0 }];
+    while (stack.length > 0) {
+      if (stack.length > MAX_DEPTH) throw corrupt(this.#db.path, 'B+tree deeper than 64 levels (a page cycle?)');
+      const top = stack[stack.length - 1]!;
+      if (top.i >= top.page.count) {
+        stack.pop();
+        continue;
+      }
+      const i = top.i++;
+      if (top.page.flags & LEAF_FLAG) {
+        const e = leafElem(this.#db.path, top.page, i);
+        const isBucket = (e.flags & BUCKET_LEAF) !== 0;
+        yield isBucket ? { key: e.key, isBucket } : { key: e.key, value: e.value, isBucket };
+      } else {
+        stack.push({ page: this.#db.page(branchElem(this.#db.path, top.page, i).pgid), i: 0 });
+      }
+    }
+  }
+
+  /** Keys as strings, in order. */
+  *keys(): Generator<string> {
+    for (const e of this.entries()) yield e.key.toString('utf8');
+  }
+
+  /** Nested buckets with their names, in order. */
+  *buckets(): Generator<[string, BoltBucket]> {
+    let p: Page | undefined;
+    for (const e of this.entries()) {
+      if (!e.isBucket) continue;
+      p = undefined;
+      const found = this.#find(e.key);
+      if (found) yield [e.key.toString('utf8'), this.#open(found.value)];
+    }
+    void p;
+  }
+}
