@@ -25,6 +25,8 @@ export interface Finding {
   /** OSV id or CVE id as the data source names it ('CVE-2023-1234', 'GHSA-…', 'DSA-…'). */
   advisoryId: string;
   aliases: string[];
+  /** Vendor advisory ids that carry this vulnerability (RHSA-…, DSA-…), as Trivy's VendorIDs. */
+  vendorIds?: string[];
   package: Package;
   installedVersion: string;
   /** Lowest fixed version above the installed one; for several branches Trivy joins with ', '. */

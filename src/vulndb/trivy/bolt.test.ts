@@ -42,7 +42,7 @@ describe('BoltDb on a file written by the real bbolt', () => {
     const large = db.bucketPath('large');
     assert.ok(large);
     for (let i = 0; i < 40; i++) {
-      const v = large.get(`big-${String(i).padStart(2, '0')}`);
+      const v: Buffer | undefined = large.get(`big-${String(i).padStart(2, '0')}`);
       assert.equal(v?.length, 5000 + i * 500);
       assert.equal(v?.toString(), String.fromCharCode(97 + (i % 26)).repeat(5000 + i * 500));
     }
@@ -58,7 +58,7 @@ describe('BoltDb on a file written by the real bbolt', () => {
     for (const i of [0, 1, 10, 333, 590, 599]) {
       const b = nested.bucket(`pkg-${String(i).padStart(4, '0')}`);
       assert.ok(b, `pkg-${i}`);
-      const keys = [...b.keys()];
+      const keys: string[] = [...b.keys()];
       assert.equal(keys.length, i % 10 === 0 ? 300 : 2);
       assert.equal(b.get('CVE-2024-00001')?.toString(), `{"FixedVersion":"${i}.1"}`);
     }
@@ -98,8 +98,8 @@ describe('BoltDb refuses bad files with one clear error', () => {
   it('damaged meta pages', () => {
     const p = join(dir, 'meta.db');
     const buf = readFileSync(bigPath);
-    buf[16 + 20] ^= 0xff; // meta 0 body
-    buf[4096 + 16 + 20] ^= 0xff; // meta 1 body
+    buf[16 + 20] = (buf[16 + 20] ?? 0) ^ 0xff; // meta 0 body
+    buf[4096 + 16 + 20] = (buf[4096 + 16 + 20] ?? 0) ^ 0xff; // meta 1 body
     writeFileSync(p, buf);
     assert.throws(() => BoltDb.open(p), { code: 'TRIVYDB_CORRUPT', message: /checksum/ });
   });

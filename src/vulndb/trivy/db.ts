@@ -1,0 +1,239 @@
+/**
+ * Trivy's vulnerability DB (trivy-db schema v2) read natively, on top of the bbolt reader.
+ *
+ * Buckets (aquasecurity/trivy-db):
+ *   '<os release>' / <package> / <vuln id> → Advisory JSON  ('alpine 3.19', 'debian 12', 'ubuntu 22.04', 'rocky 8' …)
+ *   'Red Hat' / <package> / <CVE or RHSA id> → {Entries:[{FixedVersion, Affected:[cpe idx], Arches, Status, Cves:[{ID, Severity}]}]}
+ *   'Red Hat CPE' / 'repository'|'nvr' / <name> → [cpe idx];  'Red Hat CPE' / 'cpe' / <idx> → "cpe:/…"
+ *   '<ecosystem>::<source>' / <package> / <vuln id> → {PatchedVersions, VulnerableVersions, UnaffectedVersions}
+ *   'vulnerability' / <vuln id> → {Title, Description, Severity, VendorSeverity, CVSS, CweIDs, References, dates}
+ *   'data-source' / <root bucket> → {ID, Name, URL}
+ * metadata.json beside trivy.db: {Version, NextUpdate, UpdatedAt, DownloadedAt}.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ScannerError } from '../../shared/errors.ts';
+import { BoltDb, type BoltBucket } from './bolt.ts';
+
+export const TRIVY_SCHEMA_VERSION = 2;
+
+export interface TrivyMetadata {
+  Version: number;
+  NextUpdate?: string;
+  UpdatedAt?: string;
+  DownloadedAt?: string;
+}
+
+export interface TrivyDataSource {
+  ID: string;
+  Name: string;
+  URL: string;
+}
+
+/** An OS advisory as stored (fields Trivy reads). */
+export interface TrivyOsAdvisory {
+  FixedVersion?: string;
+  AffectedVersion?: string;
+  Status?: number;
+  Severity?: number;
+  VendorIDs?: string[];
+  Arches?: string[];
+  State?: string;
+  Entries?: TrivyAdvisoryEntry[];
+}
+
+export interface TrivyAdvisoryEntry {
+  FixedVersion?: string;
+  Affected?: number[];
+  Arches?: string[];
+  Status?: number;
+  Cves?: { ID?: string; Severity?: number }[];
+  VendorIds?: string[];
+  VendorIDs?: string[];
+}
+
+export interface TrivyLangAdvisory {
+  PatchedVersions?: string[];
+  VulnerableVersions?: string[];
+  UnaffectedVersions?: string[];
+  Severity?: number;
+}
+
+export interface TrivyCvss {
+  V2Vector?: string;
+  V3Vector?: string;
+  V40Vector?: string;
+  V2Score?: number;
+  V3Score?: number;
+  V40Score?: number;
+}
+
+export interface TrivyVulnerability {
+  Title?: string;
+  Description?: string;
+  Severity?: string;
+  CweIDs?: string[];
+  VendorSeverity?: Record<string, number>;
+  CVSS?: Record<string, TrivyCvss>;
+  References?: string[];
+  PublishedDate?: string;
+  LastModifiedDate?: string;
+}
+
+/** trivy-db's Status enum, by index. */
+export const TRIVY_STATUSES = ['unknown', 'not_affected', 'affected', 'fixed', 'under_investigation', 'will_not_fix', 'fix_deferred', 'end_of_life'] as const;
+/** trivy-db's Severity enum, by index. */
+export const TRIVY_SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+
+function parseJson<T>(buf: Buffer | undefined, what: string, path: string): T | undefined {
+  if (!buf) return undefined;
+  try {
+    return JSON.parse(buf.toString('utf8')) as T;
+  } catch {
+    throw new ScannerError('TRIVYDB_CORRUPT', `${path}: ${what} is not valid JSON`);
+  }
+}
+
+export class TrivyDb {
+  readonly dir: string;
+  readonly metadata: TrivyMetadata;
+  readonly #bolt: BoltDb;
+  readonly #vulnCache = new Map<string, TrivyVulnerability | null>();
+  readonly #dataSources = new Map<string, TrivyDataSource | null>();
+  #rootNames: string[] | undefined;
+  readonly #buckets = new Map<string, BoltBucket | null>();
+
+  private constructor(dir: string, bolt: BoltDb, metadata: TrivyMetadata) {
+    this.dir = dir;
+    this.#bolt = bolt;
+    this.metadata = metadata;
+  }
+
+  /**
+   * Open `<dir>/trivy.db` (+ `metadata.json`). Refuses an unknown schema version with a clear error.
+   * `dir` may also be the path of a trivy.db file.
+   */
+  static open(dirOrFile: string): TrivyDb {
+    const file = dirOrFile.endsWith('.db') ? dirOrFile : join(dirOrFile, 'trivy.db');
+    const dir = file.slice(0, file.length - 'trivy.db'.length) || '.';
+    const metaPath = join(dir, 'metadata.json');
+    let metadata: TrivyMetadata = { Version: TRIVY_SCHEMA_VERSION };
+    if (existsSync(metaPath)) {
+      try {
+        metadata = JSON.parse(readFileSync(metaPath, 'utf8')) as TrivyMetadata;
+      } catch {
+        throw new ScannerError('TRIVYDB_CORRUPT', `${metaPath} is not valid JSON`);
+      }
+      if (metadata.Version !== TRIVY_SCHEMA_VERSION) {
+        throw new ScannerError('TRIVYDB_SCHEMA', `${metaPath}: Trivy DB schema version ${String(metadata.Version)} is not supported (this build reads version ${TRIVY_SCHEMA_VERSION})`);
+      }
+    }
+    const bolt = BoltDb.open(file);
+    const db = new TrivyDb(dir, bolt, metadata);
+    if (!db.#bucket('vulnerability')) {
+      bolt.close();
+      throw new ScannerError('TRIVYDB_SCHEMA', `${file} is a BoltDB file but not a Trivy DB (no 'vulnerability' bucket)`);
+    }
+    return db;
+  }
+
+  close(): void {
+    this.#bolt.close();
+  }
+
+  #bucket(name: string): BoltBucket | undefined {
+    let b = this.#buckets.get(name);
+    if (b === undefined) {
+      b = this.#bolt.root().bucket(name) ?? null;
+      this.#buckets.set(name, b);
+    }
+    return b ?? undefined;
+  }
+
+  /** Root bucket names (cached). */
+  rootBuckets(): string[] {
+    this.#rootNames ??= [...this.#bolt.root().keys()];
+    return this.#rootNames;
+  }
+
+  /** Advisories of `pkg` in an OS bucket such as 'debian 12': [vulnId, advisory] in key order. */
+  osAdvisories(bucket: string, pkg: string): [string, TrivyOsAdvisory][] {
+    const b = this.#bucket(bucket)?.bucket(pkg);
+    if (!b) return [];
+    const out: [string, TrivyOsAdvisory][] = [];
+    for (const e of b.entries()) {
+      if (e.isBucket || !e.value) continue;
+      const id = e.key.toString('utf8');
+      const adv = parseJson<TrivyOsAdvisory>(e.value, `advisory ${bucket}/${pkg}/${id}`, this.#bolt.path);
+      if (adv) out.push([id, adv]);
+    }
+    return out;
+  }
+
+  /** Language advisories for `pkg` across every root bucket starting with `<ecosystem>::`. */
+  langAdvisories(ecosystem: string, pkg: string): { bucket: string; id: string; adv: TrivyLangAdvisory }[] {
+    const prefix = `${ecosystem}::`;
+    const out: { bucket: string; id: string; adv: TrivyLangAdvisory }[] = [];
+    for (const name of this.rootBuckets()) {
+      if (!name.startsWith(prefix)) continue;
+      const b = this.#bucket(name)?.bucket(pkg);
+      if (!b) continue;
+      for (const e of b.entries()) {
+        if (e.isBucket || !e.value) continue;
+        const id = e.key.toString('utf8');
+        const adv = parseJson<TrivyLangAdvisory>(e.value, `advisory ${name}/${pkg}/${id}`, this.#bolt.path);
+        if (adv) out.push({ bucket: name, id, adv });
+      }
+    }
+    return out;
+  }
+
+  vulnerability(id: string): TrivyVulnerability | undefined {
+    let v = this.#vulnCache.get(id);
+    if (v === undefined) {
+      v = parseJson<TrivyVulnerability>(this.#bucket('vulnerability')?.get(id), `vulnerability/${id}`, this.#bolt.path) ?? null;
+      this.#vulnCache.set(id, v);
+    }
+    return v ?? undefined;
+  }
+
+  dataSource(bucket: string): TrivyDataSource | undefined {
+    let d = this.#dataSources.get(bucket);
+    if (d === undefined) {
+      d = parseJson<TrivyDataSource>(this.#bucket('data-source')?.get(bucket), `data-source/${bucket}`, this.#bolt.path) ?? null;
+      this.#dataSources.set(bucket, d);
+    }
+    return d ?? undefined;
+  }
+
+  /** Red Hat CPE indices for content sets (repositories) and build NVRs. */
+  redHatCpeIndices(repositories: readonly string[], nvrs: readonly string[]): Set<number> {
+    const out = new Set<number>();
+    const cpe = this.#bucket('Red Hat CPE');
+    for (const [kind, keys] of [['repository', repositories], ['nvr', nvrs]] as const) {
+      const b = cpe?.bucket(kind);
+      if (!b) continue;
+      for (const k of keys) {
+        if (!k) continue;
+        const idx = parseJson<unknown>(b.get(k), `Red Hat CPE/${kind}/${k}`, this.#bolt.path);
+        if (Array.isArray(idx)) for (const i of idx) if (typeof i === 'number') out.add(i);
+      }
+    }
+    return out;
+  }
+
+  /** Count of keys per root bucket: for `db status`. */
+  summary(): { buckets: number; osBuckets: string[]; langBuckets: string[]; vulnerabilities: number } {
+    const roots = this.rootBuckets();
+    const special = new Set(['vulnerability', 'data-source', 'Red Hat CPE', 'vulnerability-id']);
+    const vulns = this.#bucket('vulnerability');
+    let count = 0;
+    if (vulns) for (const _ of vulns.entries()) count++;
+    return {
+      buckets: roots.length,
+      osBuckets: roots.filter((r) => !r.includes('::') && !special.has(r)),
+      langBuckets: roots.filter((r) => r.includes('::')),
+      vulnerabilities: count,
+    };
+  }
+}
