@@ -322,7 +322,7 @@ function fill(db: TrivyDb, raw: RawVuln): Finding {
       ...(c.V40Score !== undefined ? { v40Score: c.V40Score } : {}),
     };
   }
-  const score = (source && cvss[source]?.v3Score) ?? cvss['nvd']?.v3Score;
+  const score: number | undefined = (source ? cvss[source]?.v3Score : undefined) ?? cvss['nvd']?.v3Score;
   const url = primaryUrl(raw.id, vuln.References ?? [], source);
   return {
     advisoryId: raw.id,
