@@ -1,0 +1,130 @@
+/**
+ * npm run bench:sbom — `portcullis sbom` side by side with Trivy, in one run, on the benchmark images that
+ * ../shared/bench/make-images.sh builds (OCI layout, docker-archive, oci-archive, rootfs, local registry).
+ * Prints wall time and peak RSS (medians), the ours/Trivy ratio, and whether both list the same packages.
+ *
+ * Env: BENCH_IMAGES (/tmp/bench/images), REGISTRY (127.0.0.1:5055), TRIVY (/tmp/bench/bin/trivy-unupx),
+ *      RUNS (3), IMAGES ("minbase python large node distroless"), SOURCES ("registry docker oci oci-archive rootfs").
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MAIN, NODE, measure, median, table } from './lib.ts';
+
+const IMAGES_DIR = process.env['BENCH_IMAGES'] ?? '/tmp/bench/images';
+const REGISTRY = process.env['REGISTRY'] ?? '127.0.0.1:5055';
+const TRIVY = process.env['TRIVY'] ?? '/tmp/bench/bin/trivy-unupx';
+const RUNS = Number(process.env['RUNS'] ?? 3);
+const IMAGES = (process.env['IMAGES'] ?? 'minbase python large node distroless').split(/\s+/).filter(Boolean);
+const SOURCES = (process.env['SOURCES'] ?? 'registry docker oci oci-archive rootfs').split(/\s+/).filter(Boolean);
+
+if (!existsSync(join(IMAGES_DIR, 'oci'))) {
+  process.stderr.write(`no benchmark images in ${IMAGES_DIR}: run (as root) REGISTRY=${REGISTRY} ../shared/bench/start-registry.sh && ../shared/bench/make-images.sh ${IMAGES_DIR}\n`);
+  process.exit(1);
+}
+const haveTrivy = existsSync(TRIVY);
+if (!haveTrivy) process.stderr.write(`warning: no Trivy at ${TRIVY} (../shared/bench/get-trivy.sh + unupx-go.sh): Trivy columns will be empty\n`);
+
+function ourTarget(src: string, img: string): string[] {
+  switch (src) {
+    case 'registry':
+      return [`${REGISTRY}/bench/${img}:latest`, '--insecure'];
+    case 'docker':
+      return [`docker-archive:${IMAGES_DIR}/docker/${img}.tar`];
+    case 'oci':
+      return [`oci:${IMAGES_DIR}/oci/${img}:latest`];
+    case 'oci-archive':
+      return [`oci-archive:${IMAGES_DIR}/oci-archive/${img}.tar`];
+    default:
+      return [`rootfs:${IMAGES_DIR}/rootfs/${img}/rootfs`];
+  }
+}
+function trivyTarget(src: string, img: string): string[] | undefined {
+  switch (src) {
+    case 'registry':
+      return ['image', '--image-src', 'remote', '--insecure', `${REGISTRY}/bench/${img}:latest`];
+    case 'docker':
+      return ['image', '--input', `${IMAGES_DIR}/docker/${img}.tar`];
+    case 'oci':
+      return ['image', '--input', `${IMAGES_DIR}/oci/${img}`];
+    case 'rootfs':
+      return ['rootfs', `${IMAGES_DIR}/rootfs/${img}/rootfs`];
+    default:
+      return undefined; // Trivy 0.44 cannot read oci-archive
+  }
+}
+
+/** name@version per purl type from a CycloneDX document. */
+function packages(file: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  if (!existsSync(file)) return out;
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { components?: { purl?: string; name: string; version?: string; components?: unknown[] }[] };
+  const walk = (cs: { purl?: string; name: string; version?: string; components?: unknown[] }[] | undefined): void => {
+    for (const c of cs ?? []) {
+      const type = /^pkg:([^/]+)\//.exec(c.purl ?? '')?.[1];
+      if (type) {
+        const key = type === 'deb' || type === 'npm' || type === 'pypi' ? type : type;
+        if (!out.has(key)) out.set(key, new Set());
+        out.get(key)!.add(`${type === 'pypi' ? c.name.toLowerCase() : c.name}@${c.version ?? ''}`);
+      }
+      walk(c.components as typeof cs);
+    }
+  };
+  walk(doc.components);
+  return out;
+}
+
+function diff(a: Map<string, Set<string>>, b: Map<string, Set<string>>): string {
+  const parts: string[] = [];
+  for (const t of ['deb', 'npm', 'pypi']) {
+    const x = a.get(t) ?? new Set<string>();
+    const y = b.get(t) ?? new Set<string>();
+    const onlyA = [...x].filter((k) => !y.has(k));
+    const onlyB = [...y].filter((k) => !x.has(k));
+    parts.push(onlyA.length || onlyB.length ? `${t} ${x.size}/${y.size} (+${onlyA.slice(0, 3).join(',')} -${onlyB.slice(0, 3).join(',')})` : `${t} ${x.size}=`);
+  }
+  return parts.join('; ');
+}
+
+const rows: (string | number)[][] = [];
+const out = mkdtempSync(join(tmpdir(), 'bench-sbom-'));
+for (const img of IMAGES) {
+  for (const src of SOURCES) {
+    const ours: number[] = [];
+    const oursRss: number[] = [];
+    const warm: number[] = [];
+    const theirs: number[] = [];
+    const theirsRss: number[] = [];
+    const ourFile = join(out, `${img}-${src}.ours.cdx.json`);
+    const trivyFile = join(out, `${img}-${src}.trivy.cdx.json`);
+    for (let r = 0; r < RUNS; r++) {
+      const cache = mkdtempSync(join(tmpdir(), 'bench-pc-'));
+      const args = [MAIN, '--cache-dir', cache, 'sbom', ...ourTarget(src, img), '--format', 'cyclonedx', '--output', ourFile];
+      const cold = measure(NODE, args);
+      if (!cold.ok) process.stderr.write(`portcullis failed on ${img} ${src}: ${cold.stderr}\n`);
+      ours.push(cold.wallS);
+      oursRss.push(cold.rssMb);
+      const w = measure(NODE, args);
+      warm.push(w.wallS);
+      oursRss.push(w.rssMb);
+      rmSync(cache, { recursive: true, force: true });
+      const tt = trivyTarget(src, img);
+      if (haveTrivy && tt) {
+        const tc = mkdtempSync(join(tmpdir(), 'bench-trivy-'));
+        const t = measure(TRIVY, ['--cache-dir', tc, '-q', ...tt, '--format', 'cyclonedx', '-o', trivyFile]);
+        if (!t.ok) process.stderr.write(`trivy failed on ${img} ${src}\n`);
+        theirs.push(t.wallS);
+        theirsRss.push(t.rssMb);
+        rmSync(tc, { recursive: true, force: true });
+      }
+    }
+    const oc = median(ours);
+    const tc = median(theirs);
+    rows.push([img, src, oc, median(warm) * 1000, Math.max(...oursRss), tc, median(theirsRss), Number.isFinite(tc) ? `${(oc / tc).toFixed(2)}x` : 'n/a', existsSync(trivyFile) ? diff(packages(ourFile), packages(trivyFile)) : '']);
+    process.stderr.write(`${img} ${src}: ours ${oc.toFixed(2)} s, trivy ${Number.isFinite(tc) ? tc.toFixed(2) : 'n/a'} s\n`);
+  }
+}
+process.stdout.write(
+  `${table(['image', 'source', 'portcullis cold s', 'portcullis warm ms', 'portcullis peak RSS MB', 'trivy cold s', 'trivy RSS MB', 'ours/trivy', 'packages ours/trivy (deb, npm, pypi)'], rows)}\n`,
+);
+process.stdout.write(`\n(${RUNS} runs each, medians; cold = empty cache dir; Trivy ${TRIVY}; reports in ${out})\n`);
