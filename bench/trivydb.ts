@@ -84,7 +84,7 @@ for (let r = 0; r < RUNS; r++) {
   ours.push(o.wallS);
   oursRss.push(o.rssMb);
   if (existsSync(TRIVY)) {
-    const t = measure(TRIVY, ['sbom', '--cache-dir', trivyCache, '--skip-db-update', '--offline-scan', '--scanners', 'vuln', '-q', '--format', 'json', '-o', trivyOut, sbomFile]);
+    const t = measure(TRIVY, ['sbom', '--cache-dir', trivyCache, '--skip-db-update', '--offline-scan', '-q', '--format', 'json', '-o', trivyOut, sbomFile]);
     if (!t.ok) process.stderr.write(`trivy failed: ${t.stderr}\n`);
     theirs.push(t.wallS);
     theirsRss.push(t.rssMb);
