@@ -1,0 +1,180 @@
+/**
+ * OS release detection, one detector per family group, tried in table order (first match wins).
+ * Versions are the strings Trivy reports as Metadata.OS.Name, so Trivy-compatible reports and
+ * Trivy DB bucket names need no mapping.
+ */
+import type { FileHeader, OsFamily, OsInfo, ReadonlyFs } from '../../domain/index.ts';
+import type { OsDetector } from '../types.ts';
+import { OS_RELEASE_PATHS, makeOs, firstLine, parseKeyValue, readOsRelease, readText } from './release.ts';
+
+function wantsPaths(paths: readonly string[]): (f: FileHeader) => boolean {
+  const set = new Set(paths);
+  return (f) => set.has(f.path);
+}
+
+const withOsRelease = (...paths: string[]): readonly string[] => [...paths, ...OS_RELEASE_PATHS];
+
+function pretty(rel: Map<string, string> | undefined): string | undefined {
+  return rel?.get('PRETTY_NAME') || undefined;
+}
+
+/** os-release IDs whose family needs no other release file (Trivy's os-release analyzer). */
+const OS_RELEASE_FAMILIES: Readonly<Record<string, OsFamily>> = {
+  wolfi: 'wolfi',
+  chainguard: 'chainguard',
+  'opensuse-tumbleweed': 'opensuse.tumbleweed',
+  'opensuse-leap': 'opensuse.leap',
+  opensuse: 'opensuse.leap',
+  sles: 'suse linux enterprise server',
+  'sle-micro': 'suse linux enterprise micro',
+  'sl-micro': 'suse linux enterprise micro',
+  'sle-micro-rancher': 'suse linux enterprise micro',
+  photon: 'photon',
+  azurelinux: 'azurelinux',
+  mariner: 'cbl-mariner',
+};
+
+/** Wolfi, Chainguard, SUSE/openSUSE, Photon, CBL-Mariner/Azure Linux: os-release ID + VERSION_ID. */
+export const osReleaseDetector: OsDetector = {
+  id: 'os-release',
+  wants: wantsPaths(withOsRelease('etc/mariner-release')),
+  detect(fs: ReadonlyFs): OsInfo | undefined {
+    const rel = readOsRelease(fs);
+    const family = rel ? OS_RELEASE_FAMILIES[rel.get('ID') ?? ''] : undefined;
+    if (rel && family) {
+      const version = rel.get('VERSION_ID');
+      if (version) return makeOs(family, version, { prettyName: pretty(rel), codename: rel.get('VERSION_CODENAME') });
+    }
+    // CBL-Mariner images without os-release: "CBL-Mariner 2.0.20220226"
+    const mariner = firstLine(readText(fs, 'etc/mariner-release'))?.split(/\s+/);
+    if (mariner?.[0] === 'CBL-Mariner' && mariner[1]) return { family: 'cbl-mariner', version: mariner[1] };
+    return undefined;
+  },
+};
+
+/** Alpine: etc/alpine-release holds the full version ('3.19.1'). */
+export const alpineDetector: OsDetector = {
+  id: 'alpine',
+  wants: wantsPaths(withOsRelease('etc/alpine-release')),
+  detect(fs) {
+    const rel = readOsRelease(fs);
+    const version = firstLine(readText(fs, 'etc/alpine-release')) ?? (rel?.get('ID') === 'alpine' ? rel.get('VERSION_ID') : undefined);
+    return version ? makeOs('alpine', version, { prettyName: pretty(rel) }) : undefined;
+  },
+};
+
+/** Ubuntu: lsb-release DISTRIB_RELEASE ('22.04'), else os-release. Before Debian: Ubuntu has debian_version too. */
+export const ubuntuDetector: OsDetector = {
+  id: 'ubuntu',
+  wants: wantsPaths(withOsRelease('etc/lsb-release')),
+  detect(fs) {
+    const rel = readOsRelease(fs);
+    const lsbText = readText(fs, 'etc/lsb-release');
+    const lsb = lsbText === undefined ? undefined : parseKeyValue(lsbText);
+    let version: string | undefined;
+    let codename: string | undefined;
+    if (lsb?.get('DISTRIB_ID') === 'Ubuntu' && lsb.get('DISTRIB_RELEASE')) {
+      version = lsb.get('DISTRIB_RELEASE');
+      codename = lsb.get('DISTRIB_CODENAME');
+    } else if (rel?.get('ID') === 'ubuntu' && rel.get('VERSION_ID')) {
+      version = rel.get('VERSION_ID');
+      codename = rel.get('VERSION_CODENAME') ?? rel.get('UBUNTU_CODENAME');
+    }
+    if (!version) return undefined;
+    return makeOs('ubuntu', version, { codename, prettyName: pretty(rel) });
+  },
+};
+
+/**
+ * Debian: etc/debian_version verbatim as Trivy reports it ('12.5', '9.13', 'trixie/sid'), else
+ * os-release VERSION_ID. Google's distroless images say PRETTY_NAME="Distroless".
+ */
+export const debianDetector: OsDetector = {
+  id: 'debian',
+  wants: wantsPaths(withOsRelease('etc/debian_version')),
+  detect(fs) {
+    const rel = readOsRelease(fs);
+    const id = rel?.get('ID');
+    const version = firstLine(readText(fs, 'etc/debian_version')) ?? (id === 'debian' ? rel?.get('VERSION_ID') : undefined);
+    if (!version) return undefined;
+    const prettyName = pretty(rel);
+    const distroless = /distroless/i.test(prettyName ?? '');
+    return makeOs('debian', version, { codename: rel?.get('VERSION_CODENAME'), prettyName, distroless });
+  },
+};
+
+/** Amazon Linux: etc/system-release ('2 (Karoo)', '2018.03', '2023.3.20240108 (Amazon Linux)'). */
+export function parseAmazonRelease(text: string): string | undefined {
+  for (const line of text.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    // "Amazon Linux release 2 (Karoo)", "Amazon Linux release 2023.3.20240108 (Amazon Linux)"
+    if (line.startsWith('Amazon Linux release ') && fields.length >= 4) return fields.slice(3).join(' ');
+    // "Amazon Linux AMI release 2018.03"
+    if (line.startsWith('Amazon Linux AMI release ') && fields[4]) return fields[4];
+    if (line.startsWith('Amazon Linux')) return fields.slice(2).join(' ') || undefined;
+  }
+  return undefined;
+}
+
+export const amazonDetector: OsDetector = {
+  id: 'amazon',
+  wants: wantsPaths(withOsRelease('etc/system-release')),
+  detect(fs) {
+    const rel = readOsRelease(fs);
+    const text = readText(fs, 'etc/system-release');
+    const version = (text && parseAmazonRelease(text)) || (rel?.get('ID') === 'amzn' ? rel.get('VERSION_ID') : undefined);
+    return version ? makeOs('amazon', version, { prettyName: pretty(rel) }) : undefined;
+  },
+};
+
+const RELEASE_RE = /^(.*) release (\d[\d.]*)/;
+
+/** "CentOS Linux release 7.6.1810 (Core)" → centos 7.6.1810 (Trivy's redhatbase rules). */
+export function parseRedhatRelease(text: string): OsInfo | undefined {
+  const m = RELEASE_RE.exec(firstLine(text) ?? '');
+  if (!m?.[1] || !m[2]) return undefined;
+  const name = m[1].toLowerCase();
+  const version = m[2];
+  if (name === 'centos' || name === 'centos linux' || name === 'centos stream') return { family: 'centos', version };
+  if (name === 'rocky' || name === 'rocky linux') return { family: 'rocky', version };
+  if (name === 'alma' || name === 'almalinux' || name === 'alma linux') return { family: 'alma', version };
+  if (name.startsWith('oracle')) return { family: 'oracle', version };
+  if (name === 'fedora' || name === 'fedora linux') return { family: 'fedora', version };
+  if (name.startsWith('amazon')) return undefined;
+  return { family: 'redhat', version };
+}
+
+const RH_FILES = [
+  'etc/centos-release',
+  'etc/rocky-release',
+  'etc/almalinux-release',
+  'etc/oracle-release',
+  'etc/fedora-release',
+  'etc/redhat-release',
+] as const;
+
+const OS_RELEASE_RH: Readonly<Record<string, OsFamily>> = {
+  rhel: 'redhat',
+  centos: 'centos',
+  rocky: 'rocky',
+  almalinux: 'alma',
+  ol: 'oracle',
+  fedora: 'fedora',
+};
+
+/** RHEL family: the most specific release file first, then os-release ID/VERSION_ID. */
+export const redhatDetector: OsDetector = {
+  id: 'redhat',
+  wants: wantsPaths(withOsRelease(...RH_FILES)),
+  detect(fs) {
+    const rel = readOsRelease(fs);
+    for (const p of RH_FILES) {
+      const text = readText(fs, p);
+      const found = text === undefined ? undefined : parseRedhatRelease(text);
+      if (found) return makeOs(found.family, found.version, { prettyName: pretty(rel) });
+    }
+    const family = OS_RELEASE_RH[rel?.get('ID') ?? ''];
+    const version = rel?.get('VERSION_ID');
+    return family && version ? makeOs(family, version, { prettyName: pretty(rel) }) : undefined;
+  },
+};
