@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import type { Package } from '../../src/domain/index.ts';
 import { catalogFs, fileSelector } from '../../src/ecosystems/index.ts';
 import { loadTree } from '../helpers/pkgdb.ts';
-import { TESTDATA } from '../helpers/paths.ts';
+import { REPO_ROOT, TESTDATA } from '../helpers/paths.ts';
 
 const PKGDB = join(TESTDATA, 'pkgdb');
 const OS_FORMATS = /^(apk-installed|dpkg-status|dpkg-status\.d|rpmdb-sqlite|rpmdb-bdb|rpmdb-ndb|rpm-manifest)$/;
@@ -54,19 +54,23 @@ function project(p: Package, format: string, keys: string[]): Record<string, unk
 
 const sortKey = (r: Record<string, unknown>): string => JSON.stringify([r['name'], r['version'], r['arch'], r['release'] ?? '']);
 
-const fixtures = readdirSync(PKGDB)
-  .filter((d) => existsSync(join(PKGDB, d, 'expected.json')))
-  .map((d) => ({ dir: d, expected: JSON.parse(readFileSync(join(PKGDB, d, 'expected.json'), 'utf8')) as Expected }))
+/** Our own generated fixtures (see src/ecosystems/rpm/testdata/generate.ts) use the same layout. */
+const LOCAL = [join(REPO_ROOT, 'src/ecosystems/rpm/testdata')];
+
+const fixtures = [PKGDB, ...LOCAL]
+  .flatMap((root) => readdirSync(root).map((d) => ({ root, dir: d })))
+  .filter(({ root, dir }) => existsSync(join(root, dir, 'expected.json')))
+  .map(({ root, dir }) => ({ root, dir, expected: JSON.parse(readFileSync(join(root, dir, 'expected.json'), 'utf8')) as Expected }))
   .filter((f) => OS_FORMATS.test(f.expected.format));
 
 describe('OS package databases: shared pkgdb fixtures', () => {
   it('finds the OS fixtures', () => {
-    assert.ok(fixtures.length >= 18, `only ${fixtures.length} OS fixtures found under ${PKGDB}`);
+    assert.ok(fixtures.length >= 20, `only ${fixtures.length} OS fixtures found under ${PKGDB}`);
   });
   const sel = fileSelector();
-  for (const { dir, expected } of fixtures) {
+  for (const { root, dir, expected } of fixtures) {
     it(`${dir} (${expected.format}) yields exactly its expected packages`, async () => {
-      const fs = loadTree(join(PKGDB, dir), (f) => sel.wants(f));
+      const fs = loadTree(join(root, dir), (f) => sel.wants(f));
       assert.ok(fs.get(expected.fixture), `the selector must want ${expected.fixture}`);
       const res = await catalogFs(fs);
       // pkgdb fixtures hold no release files: that note is expected, nothing else.

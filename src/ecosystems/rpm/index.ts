@@ -28,12 +28,15 @@ const WANTED = new Set<string>([...RPMDB_PATHS, RPM_MANIFEST]);
 export function readRpmDb(content: Uint8Array): { headers: RpmHeaderInfo[]; bad: number; format: string } {
   let blobs: Uint8Array[];
   let format: string;
+  let bad = 0;
   if (isSqlite(content)) {
     format = 'sqlite';
     blobs = readSqliteBlobs(content).map((b) => b.blob);
   } else if (isNdb(content)) {
     format = 'ndb';
-    blobs = readNdbBlobs(content).map((b) => b.blob);
+    const ndb = readNdbBlobs(content);
+    blobs = ndb.blobs.map((b) => b.blob);
+    bad += ndb.problems.length;
   } else if (isBdbHash(content)) {
     format = 'bdb';
     // Small values are BDB/rpm bookkeeping records (e.g. key 0 = next instance number), not headers.
@@ -42,7 +45,6 @@ export function readRpmDb(content: Uint8Array): { headers: RpmHeaderInfo[]; bad:
     throw new RpmDbError('unknown rpm database format (not sqlite, Berkeley DB hash or NDB)');
   }
   const headers: RpmHeaderInfo[] = [];
-  let bad = 0;
   for (const blob of blobs) {
     try {
       headers.push(parseRpmHeader(blob));
