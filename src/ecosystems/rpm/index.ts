@@ -2,7 +2,7 @@
  * rpm databases in all three backends (sqlite, Berkeley DB hash, NDB) plus the CBL-Mariner
  * distroless manifest. The backend is chosen by the file's magic, not its name.
  */
-import type { FsFile, OsInfo, Package } from '../../domain/index.ts';
+import type { FsFile, OsInfo, Package, ReadonlyFs } from '../../domain/index.ts';
 import type { Cataloger, CatalogContext } from '../types.ts';
 import { distroQualifier, makePurl, purlNamespace } from '../os/purl.ts';
 import { RpmDbError, isBdbHash, readBdbHashValues } from './bdb.ts';
@@ -22,16 +22,20 @@ export const RPMDB_PATHS = [
 ] as const;
 export const RPM_MANIFEST = 'var/lib/rpmmanifest/container-manifest-2';
 
-const WANTED = new Set<string>([...RPMDB_PATHS, RPM_MANIFEST]);
+const WANTED = new Set<string>([
+  ...RPMDB_PATHS,
+  ...RPMDB_PATHS.filter((p) => p.endsWith('.sqlite')).map((p) => `${p}-wal`),
+  RPM_MANIFEST,
+]);
 
 /** Decode every package header of an rpmdb file; unreadable headers are counted, not fatal. */
-export function readRpmDb(content: Uint8Array): { headers: RpmHeaderInfo[]; bad: number; format: string } {
+export function readRpmDb(content: Uint8Array, wal?: Uint8Array): { headers: RpmHeaderInfo[]; bad: number; format: string } {
   let blobs: Uint8Array[];
   let format: string;
   let bad = 0;
   if (isSqlite(content)) {
     format = 'sqlite';
-    blobs = readSqliteBlobs(content).map((b) => b.blob);
+    blobs = readSqliteBlobs(content, wal).map((b) => b.blob);
   } else if (isNdb(content)) {
     format = 'ndb';
     const ndb = readNdbBlobs(content);
@@ -92,7 +96,7 @@ export function toRpmPackage(h: RpmHeaderInfo, os: OsInfo | undefined, file: FsF
   return pkg;
 }
 
-function catalogFile(f: FsFile, ctx: CatalogContext): RpmHeaderInfo[] {
+function catalogFile(fs: ReadonlyFs, f: FsFile, ctx: CatalogContext): RpmHeaderInfo[] {
   if (f.path === RPM_MANIFEST) {
     const { rows, bad } = parseContainerManifest(f.content.toString('utf8'));
     if (bad) ctx.notes.push(`rpm: ${bad} malformed line(s) skipped in ${f.path}; the package list may be incomplete`);
@@ -101,7 +105,11 @@ function catalogFile(f: FsFile, ctx: CatalogContext): RpmHeaderInfo[] {
   if (f.size > f.content.length) {
     throw new RpmDbError(`${f.path} was cut at ${f.content.length} of ${f.size} bytes (size limit)`);
   }
-  const { headers, bad, format } = readRpmDb(f.content);
+  const wal = fs.get(`${f.path}-wal`);
+  if (wal && wal.size > wal.content.length) {
+    throw new RpmDbError(`${wal.path} was cut at ${wal.content.length} of ${wal.size} bytes (size limit)`);
+  }
+  const { headers, bad, format } = readRpmDb(f.content, wal?.content);
   if (bad) {
     ctx.notes.push(`rpm: ${bad} unreadable package header(s) in ${f.path} (${format}); the package list is incomplete`);
   }
@@ -127,7 +135,7 @@ export const rpmCataloger: Cataloger = {
       done.add(f.content);
       let headers: RpmHeaderInfo[];
       try {
-        headers = catalogFile(f, ctx);
+        headers = catalogFile(fs, f, ctx);
       } catch (err) {
         if (!(err instanceof RpmDbError)) throw err;
         throw new RpmDbError(`cannot read rpm database ${f.path}: ${err.message}`);
