@@ -92,6 +92,9 @@ export function toRpmPackage(h: RpmHeaderInfo, os: OsInfo | undefined, file: FsF
   if (h.vendor) extra['vendor'] = h.vendor;
   if (h.sourceRpm) extra['sourceRpm'] = h.sourceRpm;
   if (h.modularityLabel) extra['modularityLabel'] = h.modularityLabel;
+  // Imported signing keys are rpmdb entries too. rpm -qa, go-rpmdb and Trivy list them, so we do,
+  // marked so that matchers and reports can tell them from software.
+  if (h.name === 'gpg-pubkey') extra['pseudo'] = 'gpg-pubkey';
   if (Object.keys(extra).length) pkg.extra = extra;
   return pkg;
 }
@@ -141,7 +144,6 @@ export const rpmCataloger: Cataloger = {
         throw new RpmDbError(`cannot read rpm database ${f.path}: ${err.message}`);
       }
       for (const h of headers) {
-        if (h.name === 'gpg-pubkey') continue;
         const key = `${h.name}\0${rpmEvr(h)}\0${h.arch ?? ''}`;
         if (seen.has(key)) continue;
         seen.add(key);
