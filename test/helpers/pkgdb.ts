@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { join, relative } from 'node:path';
 import { MemoryFs, type FsFile } from '../../src/domain/index.ts';
 
@@ -8,7 +8,16 @@ export function loadTree(root: string, wants: (f: { path: string; size: number; 
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir)) {
       const abs = join(dir, name);
-      const st = statSync(abs);
+      let st: Stats = lstatSync(abs);
+      if (st.isSymbolicLink()) {
+        // follow links to files (etc/os-release → ../usr/lib/os-release), never into directories
+        try {
+          st = statSync(abs);
+        } catch {
+          continue; // dangling link
+        }
+        if (!st.isFile()) continue;
+      }
       if (st.isDirectory()) walk(abs);
       else if (st.isFile()) {
         const path = relative(root, abs).split('\\').join('/');

@@ -40,15 +40,13 @@ export const osReleaseDetector: OsDetector = {
   wants: wantsPaths(withOsRelease('etc/mariner-release')),
   detect(fs: ReadonlyFs): OsInfo | undefined {
     const rel = readOsRelease(fs);
-    const family = rel ? OS_RELEASE_FAMILIES[rel.get('ID') ?? ''] : undefined;
-    if (rel && family) {
-      const version = rel.get('VERSION_ID');
-      if (version) return makeOs(family, version, { prettyName: pretty(rel), codename: rel.get('VERSION_CODENAME') });
-    }
-    // CBL-Mariner images without os-release: "CBL-Mariner 2.0.20220226"
+    // CBL-Mariner: etc/mariner-release "CBL-Mariner 2.0.20220226" is what Trivy reads, so it wins
     const mariner = firstLine(readText(fs, 'etc/mariner-release'))?.split(/\s+/);
-    if (mariner?.[0] === 'CBL-Mariner' && mariner[1]) return { family: 'cbl-mariner', version: mariner[1] };
-    return undefined;
+    if (mariner?.[0] === 'CBL-Mariner' && mariner[1]) return makeOs('cbl-mariner', mariner[1], { prettyName: pretty(rel) });
+    const family = rel ? OS_RELEASE_FAMILIES[rel.get('ID') ?? ''] : undefined;
+    const version = rel?.get('VERSION_ID');
+    if (!family || !version) return undefined;
+    return makeOs(family, version, { prettyName: pretty(rel), codename: rel?.get('VERSION_CODENAME') });
   },
 };
 
