@@ -33,3 +33,41 @@ describe('dpkg', () => {
     assert.equal(isStatusFile('var/lib/dpkg/status.d/sub/x'), false);
   });
 });
+
+describe('dpkg licenses from usr/share/doc/<pkg>/copyright', () => {
+  const dep5 = [
+    'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/',
+    'Files: *',
+    'License: GPL-2+',
+    '',
+    'Files: lib/*',
+    'License: LGPL-2.1+ or BSD-3-clause, MIT',
+    '',
+    'License: The MIT License (MIT)',
+    ' Permission is hereby granted …',
+    '',
+    'On Debian systems, the complete text of the GNU General Public License version 3',
+    "can be found in `/usr/share/common-licenses/GPL-3'.",
+  ].join('\n');
+
+  it('reads License: fields and common-licenses references as Trivy does', async () => {
+    const { parseCopyright } = await import('./copyright.ts');
+    assert.deepEqual(parseCopyright(dep5), ['GPL-2.0-or-later', 'LGPL-2.1-or-later', 'BSD-3-Clause', 'MIT', 'The MIT License', 'GPL-3.0-only']);
+  });
+
+  it('condenses a copyright file to its names, drops one without any, and the cataloger attaches them', async () => {
+    const { condenseCopyright } = await import('./copyright.ts');
+    const small = condenseCopyright(Buffer.from(dep5));
+    assert.ok(small && small.length < dep5.length);
+    assert.equal(condenseCopyright(Buffer.from('Copyright 2020 someone\nAll rights reserved.\n')), undefined);
+    const file = (path: string, content: Buffer) => ({ path, content, mode: 0o100644, size: content.length });
+    const fs = new MemoryFs([
+      file('var/lib/dpkg/status', Buffer.from('Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13-1\nArchitecture: amd64\n')),
+      file('usr/share/doc/zlib1g/copyright', small),
+    ]);
+    const [p] = await dpkgCataloger.catalog(fs, { notes: [] });
+    assert.deepEqual(p?.licenses, ['GPL-2.0-or-later', 'LGPL-2.1-or-later', 'BSD-3-Clause', 'MIT', 'The MIT License', 'GPL-3.0-only']);
+    assert.ok(dpkgCataloger.wants({ path: 'usr/share/doc/zlib1g/copyright', size: 1, mode: 0o100644 }));
+    assert.equal(dpkgCataloger.wants({ path: 'usr/share/doc/ca-certificates/examples/x/debian/copyright', size: 1, mode: 0o100644 }), false);
+  });
+});

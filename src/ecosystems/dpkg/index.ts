@@ -6,6 +6,7 @@
 import type { FileHeader, FsFile, OsInfo, Package } from '../../domain/index.ts';
 import type { Cataloger } from '../types.ts';
 import { distroQualifier, makePurl, purlNamespace } from '../os/purl.ts';
+import { condenseCopyright, copyrightPath, isCopyrightFile, parseCopyright } from './copyright.ts';
 
 export const DPKG_STATUS = 'var/lib/dpkg/status';
 export const DPKG_STATUS_D = 'var/lib/dpkg/status.d/';
@@ -143,10 +144,11 @@ export function toDpkgPackage(r: DpkgRecord, os: OsInfo | undefined, file: FsFil
 
 export const dpkgCataloger: Cataloger = {
   id: 'dpkg',
-  version: 1,
+  version: 2,
   kind: 'os',
   types: ['deb'],
-  wants: (f: FileHeader) => isStatusFile(f.path),
+  wants: (f: FileHeader) => isStatusFile(f.path) || isCopyrightFile(f.path),
+  condense: (path, content) => (isCopyrightFile(path) ? condenseCopyright(content) : content),
   maxFileSize: 128 * 1024 * 1024,
   catalog(fs, ctx) {
     const files: FsFile[] = [];
@@ -160,7 +162,11 @@ export const dpkgCataloger: Cataloger = {
         const key = `${r.name}\0${r.version}\0${r.arch ?? ''}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        out.push(toDpkgPackage(r, ctx.os, f));
+        const pkg = toDpkgPackage(r, ctx.os, f);
+        const copyright = fs.get(copyrightPath(r.name));
+        const licenses = copyright ? parseCopyright(copyright.content.toString('utf8')) : [];
+        if (licenses.length) pkg.licenses = licenses;
+        out.push(pkg);
       }
     }
     return out;
