@@ -17,7 +17,7 @@ describe('NDB', () => {
   it('a blob whose checksum does not match is skipped and reported, the others are kept', () => {
     const blobs = [Buffer.from('first header blob, 24+ bytes long....'), Buffer.from('second header blob, also long enough')];
     const db = writeNdb(blobs);
-    db[4096 + 20] ^= 0xff; // inside the first blob's payload
+    db.writeUInt8(db.readUInt8(4096 + 20) ^ 0xff, 4096 + 20); // inside the first blob's payload
     const { blobs: got, problems } = readNdbBlobs(db);
     assert.deepEqual(got.map((b) => Buffer.from(b.blob).toString()), [blobs[1]?.toString()]);
     assert.deepEqual(problems, ['package 1: blob checksum mismatch']);
