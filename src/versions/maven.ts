@@ -1,0 +1,106 @@
+/**
+ * Maven version order (the algorithm the Maven "Version Order Specification" describes, as
+ * ComparableVersion implements it): split at '.', '-' and digit/letter transitions (a transition
+ * counts as '-'); qualifiers alpha(a) < beta(b) < milestone(m) < rc(cr) < snapshot < ""(ga, final,
+ * release) < sp < unknown qualifiers (alphabetical) ; '.qualifier' < '-qualifier' < '-number' <
+ * '.number'; trailing null values (0, "", final, ga) trimmed before each '-'. Case-insensitive.
+ * Every string is a valid Maven version.
+ */
+import { compareDigits, sign, type Comparator } from './types.ts';
+
+interface Token {
+  prefix: string;
+  value: string;
+  isNull: boolean;
+}
+
+const KEYWORDS = ['alpha', 'beta', 'milestone', 'rc', 'snapshot', '', 'sp'];
+const NUM = /^\d+$/;
+
+function keywordRank(k: string): number {
+  const i = KEYWORDS.indexOf(k);
+  return i < 0 ? KEYWORDS.length : i;
+}
+
+function prefixRank(t: Token): number {
+  if (NUM.test(t.value)) return t.prefix === '-' ? 2 : 3;
+  return t.prefix === '-' ? 1 : 0;
+}
+
+function tokenLess(v: Token, w: Token): boolean {
+  if (v.prefix !== w.prefix) return prefixRank(v) < prefixRank(w);
+  const vn = NUM.test(v.value);
+  const wn = NUM.test(w.value);
+  if (vn && wn) return compareDigits(v.value, w.value) < 0;
+  if (vn && !v.isNull) return false;
+  if (wn && !w.isNull) return true;
+  const a = keywordRank(v.value);
+  const b = keywordRank(w.value);
+  if (a === KEYWORDS.length && b === KEYWORDS.length) return v.value < w.value;
+  return a < b;
+}
+
+function nullToken(other: Token): Token {
+  if (other.prefix === '.') return { prefix: '.', value: other.value === 'sp' ? '' : '0', isNull: true };
+  return { prefix: '-', value: '', isNull: true };
+}
+
+function normalise(raw: string, last: boolean): string {
+  let cur = raw.toLowerCase();
+  if (cur === '') cur = '0';
+  if (cur === 'cr') cur = 'rc';
+  if (cur === 'ga' || cur === 'final' || cur === 'release') cur = '';
+  if (!last) {
+    if (cur === 'a') cur = 'alpha';
+    else if (cur === 'b') cur = 'beta';
+    else if (cur === 'm') cur = 'milestone';
+  }
+  if (NUM.test(cur)) cur = cur.replace(/^0+(?=\d)/, '');
+  return cur;
+}
+
+export function parseMaven(str: string): Token[] {
+  const tokens: Token[] = [];
+  const parts = str.trim().split(/([-.])/);
+  for (let i = 0; i < parts.length; i += 2) {
+    let prefix = i === 0 ? '' : parts[i - 1]!;
+    const piece = parts[i]!;
+    const chunks = piece.match(/\d+|\D+/g) ?? [''];
+    chunks.forEach((c, j) => {
+      if (j > 0) prefix = '-';
+      tokens.push({ prefix, value: normalise(c, j === chunks.length - 1), isNull: false });
+    });
+  }
+  // trim trailing null values, then again before each remaining '-'
+  let i = tokens.length - 1;
+  while (i > 0) {
+    const t = tokens[i]!;
+    if (t.value === '0' || t.value === '') {
+      tokens.splice(i, 1);
+      i--;
+      continue;
+    }
+    while (i >= 0 && tokens[i]!.prefix !== '-') i--;
+    i--;
+  }
+  return tokens;
+}
+
+function equalToken(a: Token, b: Token): boolean {
+  return a.prefix === b.prefix && a.value === b.value;
+}
+
+export function compareMaven(a: string, b: string): -1 | 0 | 1 {
+  const v = parseMaven(a);
+  const w = parseMaven(b);
+  const n = Math.max(v.length, w.length);
+  for (let i = 0; i < n; i++) {
+    const l = v[i] ?? nullToken(w[i]!);
+    const r = w[i] ?? nullToken(v[i]!);
+    if (equalToken(l, r)) continue;
+    return tokenLess(l, r) ? -1 : 1;
+  }
+  return 0;
+}
+
+export const maven: Comparator = { id: 'maven', isValid: (v) => v.trim() !== '', compare: (a, b) => sign(compareMaven(a, b)) };
