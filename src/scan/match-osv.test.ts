@@ -7,7 +7,7 @@ import type { Inventory, OsFamily, Package, PackageType } from '../domain/index.
 import { osOsvEcosystem } from '../ecosystems/osv-ecosystem.ts';
 import { comparatorFor } from '../versions/index.ts';
 import { asOsvRecord, MemoryStore } from '../vulndb/memory-store.ts';
-import type { OsvRecord } from '../vulndb/osv-types.ts';
+import type { OsvAffected, OsvEvent, OsvRange, OsvRecord } from '../vulndb/osv-types.ts';
 import { lookupKey, matchOsv, matchPackageVersion } from './match-osv.ts';
 
 function loadOsvRecords(dir: string): OsvRecord[] {
@@ -55,7 +55,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
 
 /** The inventory a golden file was computed from: its packages_considered, or the pkgdb fixture's expected.json. */
 function goldenInventory(g: Golden): Inventory {
-  const artifact = { name: 'golden', type: 'filesystem' as const };
+  const artifact = { name: 'golden', type: 'filesystem' as const, layers: [] };
   if (g.packages_considered) {
     const packages = g.packages_considered.map((p) => pkg(ECO_TYPE[p.ecosystem] ?? 'npm', p.name, p.version));
     return { artifact, packages, notes: [] };
@@ -110,16 +110,16 @@ describe('golden OSV matches (every file in golden-scans/osv-matches)', () => {
   }
 });
 
-function rec(id: string, affected: OsvRecord['affected'], extra: Partial<OsvRecord> = {}): OsvRecord {
+function rec(id: string, affected: OsvAffected[], extra: Omit<OsvRecord, 'id' | 'modified' | 'affected'> = {}): OsvRecord {
   return { id, modified: '2024-01-01T00:00:00Z', affected, ...extra };
 }
 
-function ecoRange(...events: Record<string, string>[]): NonNullable<OsvRecord['affected']>[number]['ranges'] {
+function ecoRange(...events: OsvEvent[]): OsvRange[] {
   return [{ type: 'ECOSYSTEM', events }];
 }
 
 function inv(packages: Package[], os?: Inventory['os']): Inventory {
-  const i: Inventory = { artifact: { name: 't', type: 'filesystem' }, packages, notes: [] };
+  const i: Inventory = { artifact: { name: 't', type: 'filesystem', layers: [] }, packages, notes: [] };
   if (os) i.os = os;
   return i;
 }
