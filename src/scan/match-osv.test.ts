@@ -219,6 +219,24 @@ describe('OS packages', () => {
     const p = pkg('apk', 'libcrypto3', '3.1.4-r0', { name: 'openssl', version: '3.1.4-r0' });
     assert.deepEqual(ids(inv([p], { family: 'alpine', version: '3.19.0' }), store), ['ALPINE-1:fixed:3.1.4-r1']);
   });
+  it('folds an umbrella DSA into the per-CVE findings it covers (vendorIds), keeps it when a CVE is uncovered', () => {
+    const deb = (id: string, extra: Omit<OsvRecord, 'id' | 'modified' | 'affected'>): OsvRecord =>
+      rec(id, [{ package: { ecosystem: 'Debian:12', name: 'curl' }, ranges: ecoRange({ introduced: '0' }, { fixed: '7.88.1-10+deb12u5' }) }], extra);
+    const p = pkg('deb', 'libcurl4', '7.88.1-10+deb12u4', { name: 'curl', version: '7.88.1-10+deb12u4' });
+    const os = { family: 'debian' as const, version: '12' };
+    const s1 = new MemoryStore([
+      deb('DSA-5587-1', { upstream: ['CVE-2023-1', 'CVE-2023-2'] }),
+      deb('DEBIAN-CVE-2023-1', { upstream: ['CVE-2023-1'] }),
+      deb('DEBIAN-CVE-2023-2', { upstream: ['CVE-2023-2'] }),
+    ]);
+    const f1 = matchOsv(inv([p], os), s1).findings;
+    assert.deepEqual(f1.map((f) => [f.advisoryId, f.vendorIds]), [
+      ['CVE-2023-1', ['DSA-5587-1']],
+      ['CVE-2023-2', ['DSA-5587-1']],
+    ]);
+    const s2 = new MemoryStore([deb('DSA-5587-1', { upstream: ['CVE-2023-1', 'CVE-2023-2'] }), deb('DEBIAN-CVE-2023-1', { upstream: ['CVE-2023-1'] })]);
+    assert.deepEqual(matchOsv(inv([p], os), s2).findings.map((f) => f.advisoryId), ['CVE-2023-1', 'DSA-5587-1']);
+  });
   it('an OS without an OSV ecosystem gives a note, not silence', () => {
     const p = pkg('rpm', 'bash', '4.2.46-34.el7');
     const r = matchOsv(inv([p], { family: 'centos', version: '7.9' }), store);

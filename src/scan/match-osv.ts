@@ -9,7 +9,8 @@
  * - One finding per (package, vulnerability): records that share an id or alias (a GHSA and a
  *   PYSEC naming the same CVE) merge. The finding's id is the CVE when the group names exactly
  *   one CVE (what Trivy reports and users search for); otherwise the id of the first record in
- *   (GHSA, other, by id) order. Every other id becomes an alias.
+ *   (GHSA, other, by id) order. Every other id becomes an alias. An umbrella advisory naming several
+ *   CVEs (DSA, DLA, USN) that are all matched by per-CVE records becomes a vendor id of those findings.
  * - Severity: see scan/osv-severity.ts; the most authoritative source in the group wins.
  * - Packages whose version the ecosystem's comparator rejects are skipped with a note.
  */
@@ -92,7 +93,44 @@ export function matchPackageVersion(
   return out;
 }
 
-/** Union-find over ids and aliases: groups of matches that are the same vulnerability. */
+/** CVE ids a record names: its id, aliases and upstream. */
+function cvesOf(record: OsvRecord): string[] {
+  const out = new Set<string>();
+  for (const x of [record.id, ...(record.aliases ?? []), ...(record.upstream ?? [])]) if (x.startsWith('CVE-')) out.add(x);
+  return [...out];
+}
+
+/** Ids that identify a record for merging: id and aliases; upstream too when it names a single CVE. */
+function mergeKeys(record: OsvRecord): string[] {
+  const keys = [record.id, ...(record.aliases ?? [])];
+  const cves = cvesOf(record);
+  if (cves.length === 1) keys.push(cves[0]!);
+  return keys;
+}
+
+/**
+ * Umbrella advisories (a DSA/DLA/USN naming several CVEs) whose every CVE is already matched by a
+ * per-CVE record of the same package are folded into those findings as vendor ids instead of
+ * becoming findings of their own (Trivy's VendorIDs). Returns the kept matches and the folded ids by CVE.
+ */
+function foldUmbrellas(matches: readonly OsvMatch[]): { kept: OsvMatch[]; vendorIds: Map<string, string[]> } {
+  const single = new Set<string>();
+  for (const m of matches) {
+    const c = cvesOf(m.record);
+    if (c.length === 1) single.add(c[0]!);
+  }
+  const kept: OsvMatch[] = [];
+  const vendorIds = new Map<string, string[]>();
+  for (const m of matches) {
+    const c = cvesOf(m.record);
+    if (c.length > 1 && c.every((x) => single.has(x))) {
+      for (const x of c) vendorIds.set(x, [...(vendorIds.get(x) ?? []), m.record.id]);
+    } else kept.push(m);
+  }
+  return { kept, vendorIds };
+}
+
+/** Union-find over merge keys: groups of matches that are the same vulnerability. */
 function groupMatches(matches: readonly OsvMatch[]): OsvMatch[][] {
   const parent = new Map<string, string>();
   const find = (x: string): string => {
@@ -107,10 +145,7 @@ function groupMatches(matches: readonly OsvMatch[]): OsvMatch[][] {
     const rb = find(b);
     if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
   };
-  for (const m of matches) {
-    union(m.record.id, m.record.id);
-    for (const a of m.record.aliases ?? []) union(m.record.id, a);
-  }
+  for (const m of matches) for (const k of mergeKeys(m.record)) union(m.record.id, k);
   const groups = new Map<string, OsvMatch[]>();
   for (const m of matches) {
     const root = find(m.record.id);
@@ -132,7 +167,7 @@ function primaryRecordOrder(a: OsvMatch, b: OsvMatch): number {
 
 function chooseId(group: readonly OsvMatch[]): string {
   const cves = new Set<string>();
-  for (const m of group) for (const x of [m.record.id, ...(m.record.aliases ?? [])]) if (x.startsWith('CVE-')) cves.add(x);
+  for (const m of group) for (const x of mergeKeys(m.record)) if (x.startsWith('CVE-')) cves.add(x);
   if (cves.size === 1) return [...cves][0]!;
   return group[0]!.record.id;
 }
@@ -174,7 +209,7 @@ function buildFinding(
   }
   const severity = sev ?? { severity: 'UNKNOWN' as Severity, source: 'none', rank: 99 };
   const aliases = new Set<string>();
-  for (const m of group) for (const x of [m.record.id, ...(m.record.aliases ?? [])]) aliases.add(x);
+  for (const m of group) for (const x of mergeKeys(m.record)) aliases.add(x);
   aliases.delete(id);
   const fixed = lowestFix(group, cmp);
   const f: Finding = {
@@ -246,8 +281,13 @@ export function matchOsv(inventory: Inventory, store: AdvisoryStore, opts: Match
       invalid.push(`${pkg.name}@${key.version}`);
       continue;
     }
-    const matches = matchPackageVersion(store, key.ecosystem, key.name, key.version, cmp);
-    for (const group of groupMatches(matches)) findings.push(buildFinding(pkg, group, cmp, store, source));
+    const { kept, vendorIds } = foldUmbrellas(matchPackageVersion(store, key.ecosystem, key.name, key.version, cmp));
+    for (const group of groupMatches(kept)) {
+      const f = buildFinding(pkg, group, cmp, store, source);
+      const vendor = [...new Set([f.advisoryId, ...f.aliases].flatMap((x) => vendorIds.get(x) ?? []))].sort();
+      if (vendor.length > 0) f.vendorIds = vendor;
+      findings.push(f);
+    }
   }
   for (const [type, n] of [...noEcosystem].sort()) {
     const os = inventory.os ? `${inventory.os.family} ${inventory.os.version}` : 'no detected OS';
