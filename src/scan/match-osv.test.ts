@@ -259,6 +259,9 @@ describe('severity sources, in order', () => {
       database_specific: { severity: 'LOW' },
     });
     assert.deepEqual(sev(r), ['CRITICAL', 'osv-cvss-v3', 9.8]);
+    const s = new MemoryStore([r]);
+    const f = matchOsv(inv([pkg('npm', 'x', '1.0.0')]), s).findings[0]!;
+    assert.deepEqual(f.cvss, { ghsa: { v3Vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', v3Score: 9.8 } });
   });
   it('CVSS v4 when there is no v3', () => {
     const r = rec('GHSA-2', [base], { severity: [{ type: 'CVSS_V4', score: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N' }] });

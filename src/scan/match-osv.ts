@@ -228,7 +228,7 @@ function buildFinding(
     const tag = severity.vector.startsWith('CVSS:4') ? 'v40' : severity.vector.startsWith('CVSS:3') ? 'v3' : 'v2';
     const entry = tag === 'v40' ? { v40Vector: severity.vector } : tag === 'v3' ? { v3Vector: severity.vector } : { v2Vector: severity.vector };
     const scored = severity.score === undefined ? entry : { ...entry, [`${tag}Score`]: severity.score };
-    f.cvss = { [severity.source]: scored };
+    f.cvss = { [severity.vendor ?? severity.source]: scored };
   }
   const t = group.map((m) => title(m.record)).find((x) => x !== undefined);
   if (t !== undefined) f.title = t;

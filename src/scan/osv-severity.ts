@@ -21,6 +21,8 @@ export interface SeverityResult {
   source: string;
   /** Rank of the source in the order above (lower = more authoritative). */
   rank: number;
+  /** Who published the vector, for Finding.cvss keys (Trivy style): 'ghsa', 'go', 'pysec', 'nvd' … */
+  vendor?: string;
 }
 
 const CVSS_ORDER: readonly [string, string][] = [
@@ -103,9 +105,9 @@ function cveIds(record: OsvRecord): string[] {
 
 export function recordSeverity(record: OsvRecord, affected: OsvAffected | undefined, store: AdvisoryStore): SeverityResult {
   const own = fromVectors(record.severity, 'osv', 0);
-  if (own) return own;
+  if (own) return { ...own, vendor: idPrefix(record.id) };
   const aff = fromVectors(affected?.severity, 'osv-affected', 3);
-  if (aff) return aff;
+  if (aff) return { ...aff, vendor: idPrefix(record.id) };
   const vendor = fromVendor(record);
   if (vendor) return vendor;
   if (store.cveSeverity) {
@@ -113,7 +115,7 @@ export function recordSeverity(record: OsvRecord, affected: OsvAffected | undefi
       const n = store.cveSeverity(cve);
       const sev = n ? normaliseSeverity(n.severity) : undefined;
       if (n && sev) {
-        const r: SeverityResult = { severity: sev, source: n.source, rank: 20 };
+        const r: SeverityResult = { severity: sev, source: n.source, rank: 20, vendor: n.source };
         if (n.score !== undefined) r.score = n.score;
         if (n.vector !== undefined) r.vector = n.vector;
         return r;
