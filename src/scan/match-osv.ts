@@ -80,14 +80,16 @@ export function matchPackageVersion(
     for (const record of store.forPackage(eco, name)) {
       if (record.withdrawn || seen.has(record.id)) continue;
       seen.add(record.id);
+      // several affected[] entries may name the package (one per branch): keep the lowest fix
+      let best: OsvMatch | undefined;
       for (const affected of affectedEntries(record, ecosystems, name, normalise)) {
         const hit = evalAffected(affected, version, cmp, semver);
         if (!hit) continue;
         const m: OsvMatch = { record, affected, ecosystem: affected.package?.ecosystem ?? eco, matchName: name, version, kind: hit.kind };
         if (hit.fixed !== undefined) m.fixed = hit.fixed;
-        out.push(m);
-        break;
+        if (!best || (m.fixed !== undefined && (best.fixed === undefined || cmp.compare(m.fixed, best.fixed) < 0))) best = m;
       }
+      if (best) out.push(best);
     }
   }
   return out;
