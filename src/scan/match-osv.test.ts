@@ -170,6 +170,14 @@ describe('range semantics', () => {
     assert.deepEqual(ids(inv([npmPkg('5.1.0')]), store), []);
     assert.deepEqual(ids(inv([npmPkg('5.2.1')]), store), ['F-unsorted:fixed:5.3.0']);
   });
+  it('real unsorted multi-interval record (GHSA-9qj7-jvg4-qr2x, RubyGems passenger)', () => {
+    const fix = (v: string): string[] =>
+      matchOsv(inv([pkg('gemspec', 'passenger', v)]), STORE).findings.filter((f) => f.advisoryId === 'CVE-2013-4136' || f.aliases.includes('GHSA-9qj7-jvg4-qr2x')).map((f) => f.fixedVersion ?? '-');
+    assert.deepEqual(fix('3.0.20'), ['3.0.21']);
+    assert.deepEqual(fix('3.0.21'), []);
+    assert.deepEqual(fix('4.0.2'), ['4.0.5']);
+    assert.deepEqual(fix('4.0.5'), []);
+  });
   it('ms 0.7.2 is not affected by GHSA-3fx5-fwvr-xrjg (fixed 0.7.1)', () => {
     assert.deepEqual(ids(inv([pkg('npm', 'ms', '0.7.2')]), STORE), []);
     assert.ok(ids(inv([pkg('npm', 'ms', '0.7.0')]), STORE).some((x) => x.includes(':fixed:0.7.1')));
