@@ -3,7 +3,8 @@
  * ignored), pre (a < b < rc), post, dev, local (numeric segments > alphanumeric ones). Spelling
  * variants are normalised (alpha→a, c/pre/preview→rc, rev/r→post, '-1' → post1, '_'/'-' separators,
  * leading 'v', case). Versions packaging rejects (legacy 'french toast') are invalid; they sort
- * before every valid version and among themselves as strings.
+ * before every valid version and among themselves by old setuptools' LegacyVersion key, as
+ * osv-scanner orders them.
  */
 import { compareDigits, compareStrings, sign, type Comparator } from './types.ts';
 
@@ -104,11 +105,44 @@ function compareOpt(a: string | undefined, b: string | undefined, missing: numbe
   return compareDigits(a, b);
 }
 
+const LEGACY_REPLACE: Readonly<Record<string, string>> = { pre: 'c', preview: 'c', '-': 'final-', rc: 'c', dev: '@' };
+
+/**
+ * The legacy (pre-PEP 440) key old setuptools used and osv-scanner still applies to such versions:
+ * numbers zero-padded to 8, words prefixed '*', '*final' appended, trailing zeros dropped.
+ */
+export function legacyKey(version: string): string[] {
+  const parts: string[] = [];
+  const raw = version.toLowerCase().split(/(\d+|[a-z]+|\.|-)/);
+  const pieces: string[] = [];
+  for (const r of raw) {
+    const part = LEGACY_REPLACE[r] ?? r;
+    if (!part || part === '.') continue;
+    pieces.push(/^\d/.test(part) ? part.padStart(8, '0') : `*${part}`);
+  }
+  pieces.push('*final');
+  for (const part of pieces) {
+    if (part.startsWith('*')) {
+      if (part < '*final') while (parts.length > 0 && parts[parts.length - 1] === '*final-') parts.pop();
+      while (parts.length > 0 && parts[parts.length - 1] === '00000000') parts.pop();
+    }
+    parts.push(part);
+  }
+  return parts;
+}
+
+function compareKeys(a: readonly string[], b: readonly string[]): -1 | 0 | 1 {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return compareStrings(a[i]!, b[i]!);
+  return sign(a.length - b.length);
+}
+
 export function comparePep440(a: string, b: string): -1 | 0 | 1 {
   const x = parsePep440(a);
   const y = parsePep440(b);
   if (x && y) return sign(comparePep440Parsed(x, y));
-  if (!x && !y) return compareStrings(a, b);
+  // legacy versions sort before every PEP 440 version (setuptools LegacyVersion had epoch -1)
+  if (!x && !y) return compareKeys(legacyKey(a), legacyKey(b));
   return x ? 1 : -1;
 }
 
