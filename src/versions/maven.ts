@@ -4,7 +4,9 @@
  * counts as '-'); qualifiers alpha(a) < beta(b) < milestone(m) < rc(cr) < snapshot < ""(ga, final,
  * release) < sp < unknown qualifiers (alphabetical) ; '.qualifier' < '-qualifier' < '-number' <
  * '.number'; trailing null values (0, "", final, ga) trimmed before each '-'. Case-insensitive.
- * Every string is a valid Maven version.
+ * A '.'-separated piece that is only a qualifier reads as '-qualifier' ('2.0.alpha' = '2-alpha', as
+ * Maven's ComparableVersion does); a qualifier glued to digits after '.' ('.RC1') keeps the '.'
+ * order that osv-scanner uses. Every string is a valid Maven version.
  */
 import { compareDigits, sign, type Comparator } from './types.ts';
 
@@ -68,7 +70,10 @@ export function parseMaven(str: string): Token[] {
     const chunks = piece.match(/\d+|\D+/g) ?? [''];
     chunks.forEach((c, j) => {
       if (j > 0) prefix = '-';
-      tokens.push({ prefix, value: normalise(c, j === chunks.length - 1), isNull: false });
+      const value = normalise(c, j === chunks.length - 1);
+      // '.qualifier' as a whole piece reads as '-qualifier' (Maven: '2.0.alpha' = '2-alpha')
+      const p = prefix === '.' && chunks.length === 1 && value !== '' && !NUM.test(value) ? '-' : prefix;
+      tokens.push({ prefix: p, value, isNull: false });
     });
   }
   // trim trailing null values, then again before each remaining '-'
