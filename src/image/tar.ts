@@ -20,10 +20,7 @@ export interface TarEntry {
   linkname: string;
 }
 
-/**
- * Return 'skip' to skip the content, or a number: collect the content (it is at most that many bytes;
- * a larger entry is passed to `onContent` with `content` undefined).
- */
+/** 'read' collects the content of a regular file and passes it to onContent; the caller checks the size first. */
 export type EntryDecision = 'skip' | 'read';
 
 export interface TarVisitor {
@@ -35,18 +32,18 @@ const BLOCK = 512;
 const PAX_MAX = 1 << 20;
 const LONGNAME_MAX = 64 * 1024;
 
-function tarError(msg: string): ScannerError {
+export function tarError(msg: string): ScannerError {
   return new ScannerError('TAR_CORRUPT', msg);
 }
 
-function readString(b: Buffer, off: number, len: number): string {
+export function readString(b: Buffer, off: number, len: number): string {
   let end = off;
   const lim = off + len;
   while (end < lim && b[end] !== 0) end++;
   return b.toString('utf8', off, end);
 }
 
-function readOctal(b: Buffer, off: number, len: number, field: string): number {
+export function readOctal(b: Buffer, off: number, len: number, field: string): number {
   // GNU base-256: high bit of the first byte set.
   const first = b[off] ?? 0;
   if (first & 0x80) {
@@ -71,7 +68,7 @@ function readOctal(b: Buffer, off: number, len: number, field: string): number {
   return v;
 }
 
-function checksumOk(b: Buffer, off: number): boolean {
+export function checksumOk(b: Buffer, off: number): boolean {
   const stored = readOctal(b, off + 148, 8, 'checksum');
   let unsigned = 0;
   let signed = 0;
@@ -83,7 +80,7 @@ function checksumOk(b: Buffer, off: number): boolean {
   return stored === unsigned || stored === signed;
 }
 
-function isZeroBlock(b: Buffer, off: number): boolean {
+export function isZeroBlock(b: Buffer, off: number): boolean {
   for (let i = off; i < off + BLOCK; i++) if (b[i] !== 0) return false;
   return true;
 }

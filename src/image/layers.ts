@@ -1,0 +1,159 @@
+/**
+ * One layer's analysis: stream the (decompressed) tar, keep the files the selector wants (size-capped,
+ * condensed), and record whiteouts, opaque directories, symlinks and hard links so layers can be
+ * merged later, in order, by merge.ts. Nothing is written to disk.
+ */
+import type { FileHeader } from '../domain/fs.ts';
+import { readTar, type TarEntry } from './tar.ts';
+
+/** What the layer walker needs from the catalogers (structurally the same as ecosystems' FileSelector). */
+export interface FileSelector {
+  /** Changes whenever a cataloger changes: part of the layer-cache key. */
+  key: string;
+  wants(f: FileHeader): boolean;
+  /** Shrink a file right after reading it; undefined drops it. */
+  condense?(path: string, content: Buffer): Buffer | undefined;
+  /** Largest size to read for this path (bytes). */
+  maxFileSize(path: string): number;
+}
+
+export interface KeptFile {
+  path: string;
+  mode: number;
+  /** Size in the layer (content may be condensed). */
+  size: number;
+  content: Buffer;
+}
+
+export interface LayerAnalysis {
+  files: KeptFile[];
+  /** Paths deleted from lower layers (`.wh.NAME`). */
+  whiteouts: string[];
+  /** Directories whose lower-layer contents are hidden (`.wh..wh..opq`). */
+  opaqueDirs: string[];
+  /** [path, target as written] for every symlink in the layer. */
+  symlinks: [string, string][];
+  /** [path, target path] for hard links whose own path is wanted. */
+  hardlinks: [string, string][];
+  /** Skipped oversize files, refused paths … */
+  notes: string[];
+}
+
+const S_IFREG = 0o100000;
+const WH = '.wh.';
+const WH_OPQ = '.wh..wh..opq';
+const WH_META = '.wh..wh.';
+/** usr-merged images keep /lib, /bin … as symlinks into /usr: a file under usr/ is also wanted by its short path. */
+const USR_MERGED = ['usr/lib/', 'usr/bin/', 'usr/sbin/', 'usr/lib64/', 'usr/lib32/'];
+
+/**
+ * Normalises a tar entry name: strips './' and leading '/', resolves '.' and '..' inside the path.
+ * Returns undefined for names that escape the root or contain NUL. '' is the root.
+ */
+export function normalizeEntryPath(name: string): string | undefined {
+  if (name.includes('\0')) return undefined;
+  const out: string[] = [];
+  for (const seg of name.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      if (out.length === 0) return undefined;
+      out.pop();
+      continue;
+    }
+    out.push(seg);
+  }
+  return out.join('/');
+}
+
+export function emptyAnalysis(): LayerAnalysis {
+  return { files: [], whiteouts: [], opaqueDirs: [], symlinks: [], hardlinks: [], notes: [] };
+}
+
+/** Does the selector want this path, directly or through the usr-merge alias? */
+export function wantedPath(sel: FileSelector, h: FileHeader): boolean {
+  if (sel.wants(h)) return true;
+  const p = h.path;
+  if (p.startsWith('usr/')) {
+    for (const pre of USR_MERGED) if (p.startsWith(pre)) return sel.wants({ ...h, path: p.slice(4) });
+  }
+  return false;
+}
+
+function fmtSize(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+export function oversizeNote(path: string, size: number, max: number, layer: string): string {
+  return `skipped /${path} (${fmtSize(size)}, over the ${fmtSize(max)} limit for this file) in ${layer}`;
+}
+
+/** Reads one layer's tar chunks (already decompressed). `layer` names it in notes. */
+export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSelector, layer: string): Promise<LayerAnalysis> {
+  const a = emptyAnalysis();
+  let refused = 0;
+  let firstRefused = '';
+  const pending = new Map<TarEntry, string>();
+  await readTar(chunks, {
+    onEntry(e) {
+      const path = normalizeEntryPath(e.name);
+      if (path === undefined) {
+        if (refused++ === 0) firstRefused = e.name.slice(0, 200);
+        return 'skip';
+      }
+      if (path === '') return 'skip';
+      const slash = path.lastIndexOf('/');
+      const base = slash >= 0 ? path.slice(slash + 1) : path;
+      if (base.startsWith(WH)) {
+        const dir = slash >= 0 ? path.slice(0, slash) : '';
+        if (base === WH_OPQ) a.opaqueDirs.push(dir);
+        else if (!base.startsWith(WH_META)) {
+          const name = base.slice(WH.length);
+          if (name && name !== '.' && name !== '..') a.whiteouts.push(dir ? `${dir}/${name}` : name);
+        }
+        return 'skip';
+      }
+      switch (e.type) {
+        case 'file': {
+          const h: FileHeader = { path, size: e.size, mode: S_IFREG | (e.mode & 0o7777) };
+          if (!wantedPath(sel, h)) return 'skip';
+          const max = sel.maxFileSize(path);
+          if (e.size > max) {
+            a.notes.push(oversizeNote(path, e.size, max, layer));
+            return 'skip';
+          }
+          pending.set(e, path);
+          return 'read';
+        }
+        case 'symlink':
+          if (e.linkname && !e.linkname.includes('\0')) a.symlinks.push([path, e.linkname]);
+          return 'skip';
+        case 'hardlink': {
+          const target = normalizeEntryPath(e.linkname);
+          if (target && wantedPath(sel, { path, size: 0, mode: S_IFREG | (e.mode & 0o7777) })) a.hardlinks.push([path, target]);
+          return 'skip';
+        }
+        default:
+          return 'skip';
+      }
+    },
+    onContent(e, content) {
+      const path = pending.get(e);
+      if (path === undefined) return;
+      pending.delete(e);
+      const c = sel.condense ? sel.condense(path, content) : content;
+      if (c === undefined) return;
+      a.files.push({ path, mode: S_IFREG | (e.mode & 0o7777), size: e.size, content: c });
+    },
+  });
+  if (refused) a.notes.push(`ignored ${refused} tar entr${refused === 1 ? 'y' : 'ies'} whose path escapes the root (e.g. "${firstRefused}") in ${layer}`);
+  return a;
+}
+
+/** Union of a first-pass analysis and a second pass that collected extra files. */
+export function combineAnalyses(a: LayerAnalysis, extra: LayerAnalysis): LayerAnalysis {
+  const have = new Set(a.files.map((f) => f.path));
+  return { ...a, files: [...a.files, ...extra.files.filter((f) => !have.has(f.path))], notes: [...a.notes, ...extra.notes.filter((n) => !a.notes.includes(n))] };
+}

@@ -1,0 +1,204 @@
+/**
+ * The layer applier: merges per-layer analyses in order into one tree (OCI whiteouts and opaque
+ * directories hide lower layers), resolves symlinks inside that merged tree (never on the host,
+ * bounded depth, '..' clamped at the root) and materialises wanted paths that live behind a link:
+ * etc/os-release → ../usr/lib/os-release, lib → usr/lib, hard links.
+ */
+import { MemoryFs, type FsFile } from '../domain/fs.ts';
+import type { FileSelector, LayerAnalysis } from './layers.ts';
+
+interface Node {
+  children?: Map<string, Node>;
+  file?: FsFile;
+  /** Symlink target as written. */
+  link?: string;
+  /** Hard link target path not yet resolved (its file was not kept in the first pass). */
+  hard?: string;
+}
+
+const MAX_LINK_HOPS = 40;
+const MAX_ALIASES = 200_000;
+const S_IFREG = 0o100000;
+
+export class MergedTree {
+  readonly root: Node = {};
+
+  #node(path: string, create: boolean): Node | undefined {
+    let n: Node = this.root;
+    if (!path) return n;
+    for (const name of path.split('/')) {
+      let c: Node | undefined = n.children?.get(name);
+      if (!c) {
+        if (!create) return undefined;
+        c = {};
+        (n.children ??= new Map()).set(name, c);
+      }
+      n = c;
+    }
+    return n;
+  }
+
+  #delete(path: string): void {
+    const i = path.lastIndexOf('/');
+    const parent = this.#node(i >= 0 ? path.slice(0, i) : '', false);
+    parent?.children?.delete(i >= 0 ? path.slice(i + 1) : path);
+  }
+
+  /** Applies one layer on top of what is there. `layer` is the digest recorded on its files. */
+  apply(a: LayerAnalysis, layer: string | undefined): void {
+    for (const d of a.opaqueDirs) {
+      const n = this.#node(d, false);
+      if (n) delete n.children;
+    }
+    for (const w of a.whiteouts) this.#delete(w);
+    for (const [path, target] of a.symlinks) {
+      const n = this.#node(path, true);
+      if (!n) continue;
+      n.link = target;
+      delete n.file;
+      delete n.hard;
+      delete n.children;
+    }
+    for (const f of a.files) {
+      const n = this.#node(f.path, true);
+      if (!n) continue;
+      const file: FsFile = { path: f.path, content: f.content, mode: f.mode, size: f.size };
+      if (layer !== undefined) file.layer = layer;
+      n.file = file;
+      delete n.link;
+      delete n.hard;
+      delete n.children;
+    }
+    for (const [path, target] of a.hardlinks) {
+      const n = this.#node(path, true);
+      if (!n) continue;
+      const t = this.#node(target, false);
+      delete n.link;
+      delete n.children;
+      if (t?.file) {
+        n.file = { ...t.file, path };
+        delete n.hard;
+      } else {
+        delete n.file;
+        n.hard = target;
+      }
+    }
+  }
+
+  /** Resolves every symlink on `path` (the last component too unless `followLast` is false). */
+  resolve(path: string, followLast = true): string | undefined {
+    let parts = path.split('/');
+    let i = 0;
+    const cur: string[] = [];
+    const stack: Node[] = [this.root];
+    let hops = 0;
+    while (i < parts.length) {
+      const name = parts[i] ?? '';
+      if (name === '' || name === '.') {
+        i++;
+        continue;
+      }
+      if (name === '..') {
+        if (cur.length) {
+          cur.pop();
+          stack.pop();
+        }
+        i++;
+        continue;
+      }
+      const parent = stack[stack.length - 1];
+      const n = parent?.children?.get(name);
+      const last = i === parts.length - 1;
+      if (n?.link !== undefined && (!last || followLast)) {
+        if (++hops > MAX_LINK_HOPS) return undefined;
+        const target = n.link;
+        parts = [...target.split('/'), ...parts.slice(i + 1)];
+        i = 0;
+        if (target.startsWith('/')) {
+          cur.length = 0;
+          stack.length = 1;
+        }
+        continue;
+      }
+      cur.push(name);
+      stack.push(n ?? {});
+      i++;
+    }
+    return cur.join('/');
+  }
+
+  get(path: string): Node | undefined {
+    return this.#node(path, false);
+  }
+
+  /** Every (path, node) in the tree, depth first. */
+  *walk(node: Node = this.root, prefix = ''): Generator<[string, Node]> {
+    if (!node.children) return;
+    for (const [name, child] of node.children) {
+      const p = prefix ? `${prefix}/${name}` : name;
+      yield [p, child];
+      if (child.children) yield* this.walk(child, p);
+    }
+  }
+
+  /**
+   * Real paths the selector needs but no pass has read yet: targets of wanted file symlinks and of
+   * hard links whose target was not kept. A second pass over the layers collects them.
+   */
+  missingTargets(sel: FileSelector): Set<string> {
+    const need = new Set<string>();
+    for (const [path, n] of this.walk()) {
+      if (n.hard !== undefined) need.add(n.hard);
+      if (n.link === undefined) continue;
+      if (!sel.wants({ path, size: 0, mode: S_IFREG | 0o644 })) continue;
+      const real = this.resolve(path);
+      if (!real || real === path) continue;
+      const t = this.get(real);
+      if (!t || (!t.file && !t.children && t.link === undefined)) need.add(real);
+    }
+    return need;
+  }
+
+  /** The merged view: every kept file, plus wanted paths reachable only through a link. */
+  toFs(sel: FileSelector, notes: string[]): MemoryFs {
+    const fs = new MemoryFs();
+    const links: [string, Node][] = [];
+    for (const [path, n] of this.walk()) {
+      if (n.file) fs.set(n.file.path === path ? n.file : { ...n.file, path });
+      else if (n.link !== undefined) links.push([path, n]);
+    }
+    let aliases = 0;
+    for (const [path] of links) {
+      const real = this.resolve(path);
+      if (real === undefined) {
+        notes.push(`symlink /${path} could not be resolved (loop or more than ${MAX_LINK_HOPS} links)`);
+        continue;
+      }
+      if (real === path) continue;
+      const t = this.get(real);
+      if (!t) continue;
+      if (t.file) {
+        if (!fs.get(path) && sel.wants({ path, size: t.file.size, mode: t.file.mode })) {
+          fs.set({ ...t.file, path });
+          aliases++;
+        }
+        continue;
+      }
+      if (!t.children) continue;
+      // a directory symlink: expose wanted files under the link's path too
+      for (const [sub, c] of this.walk(t, '')) {
+        if (!c.file) continue;
+        const alias = `${path}/${sub}`;
+        if (fs.get(alias) || !sel.wants({ path: alias, size: c.file.size, mode: c.file.mode })) continue;
+        // the alias must really resolve to this file (a deeper symlink may point elsewhere)
+        if (this.resolve(alias) !== `${real}/${sub}`) continue;
+        fs.set({ ...c.file, path: alias });
+        if (++aliases > MAX_ALIASES) {
+          notes.push('too many symlinked paths; stopped following directory symlinks');
+          return fs;
+        }
+      }
+    }
+    return fs;
+  }
+}
