@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Launcher: Portcullis runs on Node 24 (type stripping, node:sqlite, zstd). When started by an older
-// system Node, re-run the same command with the Node 24 binary pinned in devDependencies/dependencies.
-import { spawnSync } from 'node:child_process';
+// system Node, re-run the same command with the Node 24 binary pinned in the project's dependencies,
+// forwarding signals (so `portcullis server` shuts down gracefully under SIGTERM) and the exit code.
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +18,11 @@ if (major >= 24) {
     process.stderr.write(`error: portcullis needs Node.js 24 or newer (this is ${process.version}); run 'npm ci' in the project to get it\n`);
     process.exit(1);
   }
-  const r = spawnSync(node, [main, ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  const child = spawn(node, [main, ...process.argv.slice(2)], { stdio: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('error', (err) => {
+    process.stderr.write(`error: cannot start Node.js 24 (${node}): ${err.message}\n`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1)));
 }

@@ -3,17 +3,11 @@ import pino from 'pino';
 import { PolicyViolation, ScannerError, describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { commands } from './commands/index.ts';
-import { defaultCacheDir, type CliContext } from './context.ts';
+import { ExitCode, defaultCacheDir, type CliContext } from './context.ts';
+
+export { ExitCode } from './context.ts';
 import { VERSION } from '../shared/version.ts';
 
-/** Thrown by command actions to end with a given exit code without printing anything more. */
-export class ExitCode extends Error {
-  readonly code: number;
-  constructor(code: number) {
-    super(`exit ${code}`);
-    this.code = code;
-  }
-}
 
 function makeLogger(debug: boolean, quiet: boolean): Logger {
   const level = debug ? 'debug' : quiet ? 'error' : (process.env['PORTCULLIS_LOG_LEVEL'] ?? 'warn');
@@ -66,6 +60,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv): Promise<nu
     const o = program.opts<{ cacheDir?: string; debug: boolean; quiet: boolean }>();
     ctx = {
       cacheDir: o.cacheDir ?? defaultCacheDir(env),
+      cacheDirFromDefault: o.cacheDir === undefined && !env['PORTCULLIS_CACHE_DIR'],
       debug: o.debug,
       quiet: o.quiet,
       logger: makeLogger(o.debug, o.quiet),

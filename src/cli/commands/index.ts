@@ -8,4 +8,8 @@ import type { CliContext } from '../context.ts';
  */
 export type RegisterCommand = (program: Command, ctx: () => CliContext) => void;
 
-export const commands: readonly (() => Promise<{ register: RegisterCommand }>)[] = [];
+export const commands: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
+  () => import('./scan.ts'),
+  () => import('./sbom.ts'),
+  () => import('./demo.ts'),
+];

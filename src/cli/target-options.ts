@@ -1,0 +1,71 @@
+/**
+ * Options shared by the commands that read a target (scan, sbom, demo), declared once with their
+ * environment variables; `settingsFor` merges flags > env > portcullis.yaml > defaults.
+ */
+import { Option, type Command } from 'commander';
+import { readConfigFile, configSection } from '../config/load.ts';
+import { configFileSchema, scanSettings, type ScanSettings } from '../config/schema.ts';
+import { UserError } from '../shared/errors.ts';
+import { parseDuration } from '../shared/duration.ts';
+import type { CliContext } from './context.ts';
+
+export function addTargetOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--config <file>', 'portcullis.yaml to read (default: ./portcullis.yaml if present)').env('PORTCULLIS_CONFIG'))
+    .addOption(new Option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default linux/amd64)').env('PORTCULLIS_PLATFORM'))
+    .addOption(new Option('--insecure', 'allow plain HTTP and unverified TLS registries').env('PORTCULLIS_INSECURE'))
+    .addOption(new Option('--registry-config <file>', 'docker config.json with registry credentials (default $DOCKER_CONFIG/config.json, ~/.docker/config.json)').env('PORTCULLIS_REGISTRY_CONFIG'))
+    .addOption(new Option('--no-cache', 'do not use or fill the per-layer analysis cache'))
+    .addOption(new Option('--skip-dirs <dirs>', 'comma-separated directories (globs allowed) whose packages are left out').env('PORTCULLIS_SKIP_DIRS'))
+    .addOption(new Option('--skip-files <files>', 'comma-separated files (globs allowed) whose packages are left out').env('PORTCULLIS_SKIP_FILES'))
+    .addOption(new Option('--timeout <duration>', 'give up after this long, e.g. 5m, 90s (default 10m)').env('PORTCULLIS_TIMEOUT'))
+    .addOption(new Option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout').env('PORTCULLIS_OUTPUT'));
+}
+
+export interface TargetSettings extends ScanSettings {
+  cacheDir: string;
+  timeoutMs: number;
+}
+
+type Src = 'cli' | 'env' | 'default' | 'config' | 'implied' | undefined;
+
+/**
+ * Flags and env vars (commander knows which) win over the config file; the config file wins over
+ * defaults. `flagValues` maps a ScanSettings key to the commander option name.
+ */
+export function settingsFor(cmd: Command, ctx: CliContext): TargetSettings {
+  const o = cmd.opts<Record<string, unknown>>();
+  const file = readConfigFile(o['config'] as string | undefined, process.cwd());
+  const fromFile = scanSettings(configSection(file, undefined, configFileSchema));
+  const explicit = (name: string): boolean => {
+    const s = cmd.getOptionValueSource(name) as Src;
+    return s === 'cli' || s === 'env';
+  };
+  const s: ScanSettings = { ...fromFile };
+  const split = (v: unknown): string[] => String(v).split(',').map((x) => x.trim()).filter(Boolean);
+  const map: [keyof ScanSettings, string, (v: unknown) => unknown][] = [
+    ['severity', 'severity', (v) => split(v).map((x) => x.toUpperCase())],
+    ['ignoreUnfixed', 'ignoreUnfixed', Boolean],
+    ['exitCode', 'exitCode', (v) => Number(v)],
+    ['format', 'format', String],
+    ['output', 'output', String],
+    ['ignorefile', 'ignorefile', String],
+    ['dbSource', 'dbSource', String],
+    ['platform', 'platform', String],
+    ['insecure', 'insecure', Boolean],
+    ['registryConfig', 'registryConfig', String],
+    ['skipDirs', 'skipDirs', split],
+    ['skipFiles', 'skipFiles', split],
+    ['listAllPkgs', 'listAllPkgs', Boolean],
+    ['timeout', 'timeout', String],
+  ];
+  for (const [key, opt, conv] of map) {
+    if (o[opt] !== undefined && (explicit(opt) || s[key] === undefined)) (s as Record<string, unknown>)[key] = conv(o[opt]);
+  }
+  // --no-cache is a negatable flag: commander sets cache=false.
+  if (o['cache'] === false) s.noCache = true;
+  const cacheDir = ctx.cacheDirFromDefault && fromFile.cacheDir ? fromFile.cacheDir : ctx.cacheDir;
+  const timeoutMs = s.timeout !== undefined ? parseDuration(s.timeout) : 10 * 60_000;
+  if (timeoutMs === undefined || timeoutMs <= 0) throw new UserError(`invalid --timeout "${s.timeout ?? ''}" (use e.g. 90s, 5m, 1h)`, { code: 'FLAG_INVALID' });
+  return { ...s, cacheDir, timeoutMs };
+}
