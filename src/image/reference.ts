@@ -60,8 +60,11 @@ export function isDigest(s: string): boolean {
   }
 }
 
-function clip(s: string): string {
-  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+/** Makes attacker-supplied text safe for a one-line message: control characters escaped, length capped. */
+export function clip(s: string, max = 300): string {
+  const c = s.length > max ? `${s.slice(0, max)}…` : s;
+  // eslint-disable-next-line no-control-regex
+  return c.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => (ch === '\n' ? '\\n' : ch === '\t' ? '\\t' : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
 function fail(input: string, why: string): never {

@@ -9,7 +9,7 @@
  *   docker://REF or REF      a registry image
  */
 import { UserError } from '../shared/errors.ts';
-import { parseReference, type ImageRef } from './reference.ts';
+import { clip, parseReference, type ImageRef } from './reference.ts';
 
 export type Target =
   | { kind: 'registry'; input: string; ref: ImageRef }
@@ -19,7 +19,7 @@ export type Target =
   | { kind: 'rootfs'; input: string; path: string };
 
 function needPath(input: string, transport: string, rest: string): string {
-  if (!rest) throw new UserError(`invalid target "${input}": ${transport}: needs a path`, { code: 'TARGET_INVALID' });
+  if (!rest) throw new UserError(`invalid target "${clip(input)}": ${transport}: needs a path`, { code: 'TARGET_INVALID' });
   if (rest.includes('\0')) throw new UserError(`invalid target: path contains a NUL byte`, { code: 'TARGET_INVALID' });
   return rest;
 }
