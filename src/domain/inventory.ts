@@ -129,6 +129,8 @@ export interface Artifact {
   imageConfig?: unknown;
   /** Platform of the chosen manifest, e.g. 'linux/amd64'. */
   platform?: string;
+  /** type 'sbom': the document format read (Trivy reports ArtifactType 'cyclonedx' or 'spdx'). */
+  sbomFormat?: 'cyclonedx' | 'spdx';
 }
 
 export interface Inventory {
