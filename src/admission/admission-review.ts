@@ -1,0 +1,237 @@
+/**
+ * admission.k8s.io/v1 (and v1beta1, same shape) AdmissionReview for the validating and mutating webhooks.
+ *
+ * The response always echoes `request.uid` and the request's apiVersion. Denials carry
+ * `status: {code: 403, reason: 'Forbidden', message}` naming each denied image, why, and its worst
+ * findings; warn mode sends `warnings`; every answer carries `auditAnnotations` (the API server prefixes
+ * the keys with the webhook name). With `mutate`, an allowed answer carries a JSONPatch pinning each
+ * scanned image to the digest that was checked.
+ */
+import { z } from 'zod';
+import type { Decision, ImageVerdict, Policy } from '../domain/policy.ts';
+import { isDigest } from '../image/index.ts';
+import { breakGlassAnnotation, combine, noImageDecision } from '../policy/index.ts';
+import { checkEnvelope } from './image-review.ts';
+import { decideImages } from './lookup.ts';
+import { ProtocolError, type ExtractedImage, type ImageLookup, type ReviewOptions } from './types.ts';
+import { CONTAINER_LISTS, extractImages, workloadKind, type ContainerList } from './workloads.ts';
+import { zodProblem } from './zod-problem.ts';
+
+export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
+export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
+export const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+const gvk = z.looseObject({ group: z.string().max(253), version: z.string().max(63), kind: z.string().max(253) });
+const gvr = z.looseObject({ group: z.string().max(253), version: z.string().max(63), resource: z.string().max(253) });
+
+const requestSchema = z.looseObject({
+  uid: z.string().min(1).max(256),
+  kind: gvk,
+  resource: gvr,
+  subResource: z.string().max(253).nullish(),
+  requestKind: gvk.nullish(),
+  requestResource: gvr.nullish(),
+  requestSubResource: z.string().max(253).nullish(),
+  name: z.string().max(253).nullish(),
+  namespace: z.string().max(253).nullish(),
+  operation: z.enum(OPERATIONS),
+  userInfo: z
+    .looseObject({ username: z.string().optional(), uid: z.string().optional(), groups: z.array(z.string()).nullish() })
+    .nullish(),
+  object: z.unknown().optional(),
+  oldObject: z.unknown().optional(),
+  dryRun: z.boolean().nullish(),
+  options: z.unknown().optional(),
+});
+
+const reviewSchema = z.looseObject({
+  apiVersion: z.enum(ADMISSION_API_VERSIONS),
+  kind: z.literal('AdmissionReview'),
+  request: requestSchema,
+});
+
+export interface GroupVersionKind {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+}
+export interface GroupVersionResource {
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+}
+
+/** A validated AdmissionRequest, read-only (after pepr's AdmissionRequest<T>). `object` is checked per kind later. */
+export interface AdmissionRequest {
+  /** Echoed in the response; identifies this admission call. */
+  readonly uid: string;
+  /** The object's kind, in the version the webhook receives. */
+  readonly kind: GroupVersionKind;
+  readonly resource: GroupVersionResource;
+  /** 'ephemeralcontainers', 'status', 'scale', 'exec', … */
+  readonly subResource?: string;
+  readonly name?: string;
+  /** Empty for cluster-scoped objects. */
+  readonly namespace?: string;
+  readonly operation: Operation;
+  readonly username?: string;
+  readonly object: unknown;
+  readonly oldObject: unknown;
+  readonly dryRun: boolean;
+}
+
+export interface AdmissionReview {
+  readonly apiVersion: AdmissionApiVersion;
+  readonly kind: 'AdmissionReview';
+  readonly request: AdmissionRequest;
+}
+
+/** Validates an AdmissionReview envelope (the server has parsed the JSON). Throws ProtocolError. */
+export function parseAdmissionReview(body: unknown): AdmissionReview {
+  const o = checkEnvelope(body, ADMISSION_API_VERSIONS, 'AdmissionReview');
+  if (typeof o['request'] !== 'object' || o['request'] === null) {
+    throw new ProtocolError('AdmissionReview has no request', 400, 'ADMISSION_BAD_REQUEST');
+  }
+  const r = reviewSchema.safeParse(body);
+  if (!r.success) throw new ProtocolError(`invalid AdmissionReview: ${zodProblem(r.error)}`, 400, 'ADMISSION_BAD_REQUEST');
+  const q = r.data.request;
+  const request: { -readonly [K in keyof AdmissionRequest]: AdmissionRequest[K] } = {
+    uid: q.uid,
+    kind: { group: q.kind.group, version: q.kind.version, kind: q.kind.kind },
+    resource: { group: q.resource.group, version: q.resource.version, resource: q.resource.resource },
+    operation: q.operation,
+    object: q.object ?? null,
+    oldObject: q.oldObject ?? null,
+    dryRun: q.dryRun === true,
+  };
+  if (q.subResource) request.subResource = q.subResource;
+  if (q.name) request.name = q.name;
+  if (q.namespace) request.namespace = q.namespace;
+  if (q.userInfo?.username !== undefined) request.username = q.userInfo.username;
+  return { apiVersion: r.data.apiVersion, kind: 'AdmissionReview', request };
+}
+
+export interface JsonPatchOp {
+  op: 'replace';
+  path: string;
+  value: string;
+}
+
+export interface AdmissionResponseBody {
+  uid: string;
+  allowed: boolean;
+  status?: { status: 'Failure'; code: number; reason: string; message: string };
+  warnings?: string[];
+  auditAnnotations?: Record<string, string>;
+  patchType?: 'JSONPatch';
+  /** base64 of the RFC 6902 JSON array. */
+  patch?: string;
+}
+
+export interface AdmissionReviewResponse {
+  apiVersion: AdmissionApiVersion;
+  kind: 'AdmissionReview';
+  response: AdmissionResponseBody;
+}
+
+/** `repo:tag` → `repo:tag@sha256:…` (the tag kept for people; runtimes pull by the digest). */
+export function pinnedImage(image: string, digest: string): string {
+  return `${image}@${digest}`;
+}
+
+/** One `replace` per scanned image written without a digest, at its exact JSON pointer. */
+export function digestPatch(extracted: readonly ExtractedImage[], verdicts: readonly ImageVerdict[]): JsonPatchOp[] {
+  const digestOf = new Map<string, string>();
+  for (const v of verdicts) if (v.digest && isDigest(v.digest)) digestOf.set(v.image, v.digest);
+  const ops: JsonPatchOp[] = [];
+  for (const e of extracted) {
+    const d = digestOf.get(e.image);
+    if (!d || e.image.includes('@')) continue;
+    ops.push({ op: 'replace', path: e.pointer, value: pinnedImage(e.image, d) });
+  }
+  return ops;
+}
+
+export function admissionResponse(review: AdmissionReview, decision: Decision, patch: readonly JsonPatchOp[] = []): AdmissionReviewResponse {
+  const response: AdmissionResponseBody = { uid: review.request.uid, allowed: decision.allowed };
+  if (!decision.allowed) response.status = { status: 'Failure', code: 403, reason: 'Forbidden', message: decision.reason };
+  if (decision.warnings.length) response.warnings = [...decision.warnings];
+  if (Object.keys(decision.auditAnnotations).length) response.auditAnnotations = { ...decision.auditAnnotations };
+  if (decision.allowed && patch.length) {
+    response.patchType = 'JSONPatch';
+    response.patch = Buffer.from(JSON.stringify(patch)).toString('base64');
+  }
+  return { apiVersion: review.apiVersion, kind: 'AdmissionReview', response };
+}
+
+function kindLabel(r: AdmissionRequest): string {
+  const g = r.kind.group ? `${r.kind.group}/` : '';
+  return `${g}${r.kind.version}/${r.kind.kind}`.slice(0, 200);
+}
+
+/** Unknown kind: explicit policy; a deny obeys the mode like any other policy denial. */
+function unknownKindDecision(r: AdmissionRequest, policy: Policy): Decision {
+  const what = `kind ${kindLabel(r)} has no pod spec Portcullis knows`;
+  if (policy.unknownKinds === 'allow') return noImageDecision('unknown-kind', true, `${what} (unknownKinds: allow)`, policy);
+  const reason = `${what}; denied by unknownKinds: deny (send only workload kinds to this webhook, or set policy.unknownKinds: allow)`;
+  const d = noImageDecision('unknown-kind', policy.mode !== 'enforce', reason, policy);
+  if (policy.mode !== 'enforce') {
+    d.outcome = policy.mode;
+    d.auditAnnotations['decision'] = policy.mode;
+    d.auditAnnotations['reason'] = reason.slice(0, 1024);
+    if (policy.mode === 'warn') d.warnings.push(`would be denied: ${what}`.slice(0, 256));
+  }
+  return d;
+}
+
+/** What to check: which container lists, and which images (on UPDATE only those not already admitted). */
+function selectImages(r: AdmissionRequest, lists: readonly ContainerList[]): { images: ExtractedImage[]; annotations: Record<string, string> } | { problem: string } {
+  const w = workloadKind(r.kind.group, r.kind.kind);
+  if (!w) return { problem: 'unknown kind' };
+  const now = extractImages(w, r.object, lists);
+  if (!now.ok) return { problem: now.problem };
+  if (r.operation !== 'UPDATE' || r.oldObject === null || r.oldObject === undefined) return now;
+  const old = extractImages(w, r.oldObject, lists);
+  if (!old.ok) return now;
+  const before = new Set(old.images.map((i) => i.image));
+  return { images: now.images.filter((i) => !before.has(i.image)), annotations: now.annotations };
+}
+
+/**
+ * Decide an AdmissionReview, never throwing: DELETE/CONNECT and subresources other than
+ * ephemeralcontainers are allowed unscanned; unknown kinds follow `policy.unknownKinds`; on UPDATE only
+ * images that were not in the old object are checked (metadata updates and finalizer removal never
+ * block on a scan); any denied image denies.
+ */
+export async function reviewAdmission(
+  review: AdmissionReview,
+  lookup: ImageLookup,
+  policy: Policy,
+  opts: ReviewOptions & { mutate: boolean },
+): Promise<{ response: AdmissionReviewResponse; decision: Decision }> {
+  const r = review.request;
+  const done = (decision: Decision, patch: JsonPatchOp[] = []): { response: AdmissionReviewResponse; decision: Decision } => ({
+    response: admissionResponse(review, decision, patch),
+    decision,
+  });
+  if (r.operation === 'DELETE' || r.operation === 'CONNECT') {
+    return done(noImageDecision('skipped', true, `${r.operation} is not checked`, policy));
+  }
+  const ephemeral = r.subResource === 'ephemeralcontainers';
+  if (r.subResource && !ephemeral) {
+    return done(noImageDecision('skipped', true, `subresource ${r.subResource.slice(0, 64)} is not checked`, policy));
+  }
+  if (!workloadKind(r.kind.group, r.kind.kind)) return done(unknownKindDecision(r, policy));
+  const sel = selectImages(r, ephemeral ? ['ephemeralContainers'] : CONTAINER_LISTS);
+  if ('problem' in sel) return done(noImageDecision('invalid-object', false, `invalid ${r.kind.kind} object: ${sel.problem}`, policy));
+  if (sel.images.length === 0) {
+    const why = r.operation === 'UPDATE' ? 'no image changed' : 'no container images';
+    return done(noImageDecision(r.operation === 'UPDATE' ? 'skipped' : 'no-containers', true, why, policy));
+  }
+  const images = sel.images.map((i) => i.image);
+  const verdicts = await decideImages(images, r.namespace, sel.annotations, lookup, policy, opts);
+  const bg = verdicts.some((v) => v.code === 'break-glass') ? breakGlassAnnotation(sel.annotations, policy) : undefined;
+  const decision = combine(verdicts, policy, bg ? { breakGlass: bg } : {});
+  return done(decision, opts.mutate ? digestPatch(sel.images, verdicts) : []);
+}

@@ -1,0 +1,106 @@
+/**
+ * Where each kind keeps its pod spec: one table keyed on (API group, kind), never on version (STYLE
+ * principle 8, anti-pattern 3: CronJob is batch/v1 and batch/v1beta1 alike). Adding a kind is one row.
+ */
+import { z } from 'zod';
+import type { ExtractedImage } from './types.ts';
+
+export interface WorkloadKind {
+  group: string;
+  kind: string;
+  /** Path from the object to its PodSpec. */
+  podSpec: readonly string[];
+  /** Path from the object to the pod template's metadata (annotations for break-glass), if any. */
+  templateMetadata?: readonly string[];
+}
+
+export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
+  { group: '', kind: 'Pod', podSpec: ['spec'] },
+  { group: '', kind: 'PodTemplate', podSpec: ['template', 'spec'], templateMetadata: ['template', 'metadata'] },
+  { group: '', kind: 'ReplicationController', podSpec: ['spec', 'template', 'spec'], templateMetadata: ['spec', 'template', 'metadata'] },
+  { group: 'apps', kind: 'Deployment', podSpec: ['spec', 'template', 'spec'], templateMetadata: ['spec', 'template', 'metadata'] },
+  { group: 'apps', kind: 'ReplicaSet', podSpec: ['spec', 'template', 'spec'], templateMetadata: ['spec', 'template', 'metadata'] },
+  { group: 'apps', kind: 'StatefulSet', podSpec: ['spec', 'template', 'spec'], templateMetadata: ['spec', 'template', 'metadata'] },
+  { group: 'apps', kind: 'DaemonSet', podSpec: ['spec', 'template', 'spec'], templateMetadata: ['spec', 'template', 'metadata'] },
+  // Pre-1.16 clusters served these from extensions/v1beta1 with the same shape.
+  { group: 'extensions', kind: 'Deployment', podSpec: ['spec', 'template', 'spec'], templateMetadata: ['spec', 'template', 'metadata'] },
+  { group: 'extensions', kind: 'ReplicaSet', podSpec: ['spec', 'template', 'spec'], templateMetadata: ['spec', 'template', 'metadata'] },
+  { group: 'extensions', kind: 'DaemonSet', podSpec: ['spec', 'template', 'spec'], templateMetadata: ['spec', 'template', 'metadata'] },
+  { group: 'batch', kind: 'Job', podSpec: ['spec', 'template', 'spec'], templateMetadata: ['spec', 'template', 'metadata'] },
+  {
+    group: 'batch',
+    kind: 'CronJob',
+    podSpec: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+    templateMetadata: ['spec', 'jobTemplate', 'spec', 'template', 'metadata'],
+  },
+];
+
+export function workloadKind(group: string, kind: string): WorkloadKind | undefined {
+  return WORKLOAD_KINDS.find((w) => w.group === group && w.kind === kind);
+}
+
+export const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+export type ContainerList = (typeof CONTAINER_LISTS)[number];
+
+const MAX_CONTAINERS = 1000;
+const container = z.looseObject({ name: z.string().max(253).optional(), image: z.string().optional() });
+const containerList = z.array(container).max(MAX_CONTAINERS).nullish();
+const podSpecSchema = z.looseObject({
+  initContainers: containerList,
+  containers: containerList,
+  ephemeralContainers: containerList,
+});
+const metadataSchema = z.looseObject({ annotations: z.record(z.string(), z.string()).nullish() });
+
+/** RFC 6901: '~' → '~0', '/' → '~1'. */
+export function pointer(segments: readonly (string | number)[]): string {
+  return segments.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+function at(obj: unknown, path: readonly string[]): unknown {
+  let cur: unknown = obj;
+  for (const k of path) {
+    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+export type Extraction =
+  | { ok: true; images: ExtractedImage[]; annotations: Record<string, string> }
+  | { ok: false; problem: string };
+
+/**
+ * Images of an object of a known kind, in execution order (initContainers, containers,
+ * ephemeralContainers), exactly as written, with the JSON pointer of each `image` field. A container
+ * without an image is skipped for templates (controllers may default it) and reported for pods.
+ * Annotations: the object's, then the pod template's (template wins).
+ */
+export function extractImages(w: WorkloadKind, object: unknown, lists: readonly ContainerList[] = CONTAINER_LISTS): Extraction {
+  const rawSpec = at(object, w.podSpec);
+  if (rawSpec === undefined || rawSpec === null) return { ok: false, problem: `${w.kind} has no pod spec at ${w.podSpec.join('.')}` };
+  const spec = podSpecSchema.safeParse(rawSpec);
+  if (!spec.success) return { ok: false, problem: `${w.kind} pod spec is malformed at ${w.podSpec.join('.')}` };
+  const images: ExtractedImage[] = [];
+  for (const list of lists) {
+    const cs = spec.data[list] ?? [];
+    for (let i = 0; i < cs.length; i++) {
+      const c = cs[i];
+      if (!c) continue;
+      if (c.image === undefined || c.image === '') {
+        if (w.kind === 'Pod') return { ok: false, problem: `${list}[${i}]${c.name ? ` (${c.name})` : ''} has no image` };
+        continue;
+      }
+      const e: ExtractedImage = { image: c.image, containerType: list, pointer: pointer([...w.podSpec, list, i, 'image']) };
+      if (c.name !== undefined) e.name = c.name;
+      images.push(e);
+    }
+  }
+  const annotations: Record<string, string> = {};
+  const sources = [at(object, ['metadata']), w.templateMetadata ? at(object, w.templateMetadata) : undefined];
+  for (const m of sources) {
+    const md = metadataSchema.safeParse(m ?? {});
+    if (md.success) Object.assign(annotations, md.data.annotations ?? {});
+  }
+  return { ok: true, images, annotations };
+}

@@ -1,0 +1,129 @@
+/**
+ * Admission policy and decision types (types only). The `policy:` section of portcullis.yaml is validated
+ * by src/config/policy-schema.ts into a `Policy`; src/policy/ decides with pure functions over these types;
+ * src/admission/ turns a `Decision` into ImageReview / AdmissionReview responses; src/server/ uses the
+ * bounded `code`/`outcome` values as metric labels.
+ */
+import type { Finding } from './finding.ts';
+import type { Severity } from './severity.ts';
+
+/** enforce: deny; warn: allow with `warnings` naming what would be denied; audit: allow, auditAnnotations only. */
+export type PolicyMode = 'enforce' | 'warn' | 'audit';
+
+export interface PolicyException {
+  /** Advisory id or one of its aliases (CVE-…, GHSA-…, DSA-…), or '*' for every advisory. */
+  id: string;
+  /** Glob patterns (`*` any run of characters, `?` one) on the image as written, its normalised form
+   * (docker.io/library/nginx:1.25) or its familiar form (nginx:1.25). Absent = every image. */
+  images?: string[];
+  /** Namespace names or globs. Absent = every namespace. */
+  namespaces?: string[];
+  /** ISO 8601 instant or date. A date alone ('2025-06-30') is valid through the end of that day (UTC). */
+  expires?: string;
+  /** Why the exception exists (ticket, owner): shown in audit annotations and logs. */
+  reason: string;
+}
+
+export interface BreakGlassPolicy {
+  enabled: boolean;
+  /** Annotation key, or a glob on keys ('*.image-policy.k8s.io/ticket-*'). For ImageReview the API server
+   * forwards only `*.image-policy.k8s.io/*` annotations, so keep the key in that form. */
+  annotation: string;
+  /** When set, the annotation's value must equal it ('break-glass'); otherwise any value except '' and 'false'. */
+  value?: string;
+}
+
+export interface Policy {
+  /** Severities that count (default HIGH, CRITICAL). */
+  severities: Severity[];
+  /** Ignore findings with no fixed version. */
+  ignoreUnfixed: boolean;
+  exceptions: PolicyException[];
+  /** 'host[/repository-prefix]' entries ('ghcr.io/acme', 'registry.local:5000', '*.corp.example'), matched on
+   * the normalised reference (Docker Hub = docker.io). Deny wins over allow; an empty allow list allows all. */
+  registries: { allow: string[]; deny: string[] };
+  /** The image as written must carry '@sha256:…'. */
+  requireDigest: boolean;
+  /** Namespaces (names or globs) admitted without any check. */
+  excludedNamespaces: string[];
+  breakGlass: BreakGlassPolicy;
+  mode: PolicyMode;
+  /** Scanner or registry failure for an image (default deny: fail closed). */
+  onError: 'deny' | 'allow';
+  /** The scan did not finish before the deadline (default deny: "scan in progress, retry"). */
+  onPending: 'deny' | 'allow';
+  /** AdmissionReview for a kind without a known pod spec (default deny; the generated webhook
+   * configurations only send known kinds, so this shows up only with hand-written rules). */
+  unknownKinds: 'allow' | 'deny';
+  /** How many worst findings each denied image names in messages (default 3). */
+  maxFindingsInMessage: number;
+}
+
+/** Bounded set (metric label). */
+export type VerdictCode =
+  | 'clean'
+  | 'vulnerable'
+  | 'registry-denied'
+  | 'digest-required'
+  | 'pending'
+  | 'scan-error'
+  | 'excepted'
+  | 'invalid-image'
+  | 'break-glass'
+  | 'namespace-excluded';
+
+/** Bounded set (metric label): a verdict code, or why no image was looked at. */
+export type DecisionCode =
+  | VerdictCode
+  | 'unknown-kind'
+  | 'skipped'
+  | 'no-containers'
+  | 'invalid-object';
+
+/** allow: admitted with nothing to report; deny: refused; warn / audit: would be refused, admitted by mode. */
+export type DecisionOutcome = 'allow' | 'deny' | 'warn' | 'audit';
+
+export interface AppliedException {
+  id: string;
+  reason: string;
+  expires?: string;
+  /** The finding ids it removed from this image. */
+  advisoryIds: string[];
+}
+
+export interface ImageVerdict {
+  /** Exactly as written in the pod spec / ImageReview. */
+  image: string;
+  digest?: string;
+  /** The policy's answer for this image (before the mode: a vulnerable image stays false in warn mode). */
+  allowed: boolean;
+  /** One curated line for people; never exception text. */
+  reason: string;
+  code: VerdictCode;
+  /** The findings that count (after severities, ignore-unfixed and exceptions), worst first. */
+  findings: Finding[];
+  /** The worst few of `findings` (policy.maxFindingsInMessage), as named in `reason`. */
+  worst?: Finding[];
+  /** Exceptions that removed findings from this image. */
+  excepted?: AppliedException[];
+  /** Expired exceptions that would have matched (ignored; reported in warnings and audit annotations). */
+  expiredExceptions?: AppliedException[];
+  /** True when the scan result came from the cache (copied from the ImageCheck). */
+  fromCache?: boolean;
+}
+
+export interface Decision {
+  allowed: boolean;
+  mode: PolicyMode;
+  outcome: DecisionOutcome;
+  /** The code of the decisive verdict (the worst), or why no image was looked at. */
+  code: DecisionCode;
+  images: ImageVerdict[];
+  /** One line each, ≤ 256 characters, no newlines (Kubernetes shows them to kubectl users). */
+  warnings: string[];
+  /** Prefix-less keys (the API server prefixes them): decision, mode, denied-images, break-glass, … */
+  auditAnnotations: Record<string, string>;
+  /** Curated, bounded message: names each denied image, why, and its worst findings. */
+  reason: string;
+  breakGlass?: boolean;
+}
