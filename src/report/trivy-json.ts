@@ -109,7 +109,9 @@ function packageJson(p: Package, artifact: Artifact): Obj {
     } else put(o, 'SrcVersion', p.source.version);
   }
   put(o, 'Licenses', p.licenses);
-  put(o, 'Maintainer', p.extra?.['maintainer'] ?? p.extra?.['vendor']);
+  // Trivy 0.44 fills Maintainer from dpkg's Maintainer and rpm's Vendor only (not apk's m:)
+  if (p.type === 'deb') put(o, 'Maintainer', p.extra?.['maintainer']);
+  if (p.type === 'rpm') put(o, 'Maintainer', p.extra?.['vendor']);
   put(o, 'Modularitylabel', p.extra?.['modularityLabel']);
   put(o, 'Indirect', p.relationship === 'indirect');
   o['Layer'] = layerJson(p, artifact);
