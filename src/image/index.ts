@@ -24,7 +24,7 @@ export {
   type ImageRef,
 } from './reference.ts';
 export { RegistryClient, retryAfterMs, type RegistryOptions, type RetryPolicy, type ManifestResult } from './registry/client.ts';
-export { loadDockerConfig, parseDockerConfig, credentialsFromPullSecret, type Credentials, type CredentialStore } from './registry/credentials.ts';
+export { loadDockerConfig, parseDockerConfig, credentialsFromPullSecret, defaultDockerConfigPath, type Credentials, type CredentialStore } from './registry/credentials.ts';
 export { classifyAddress } from './registry/ssrf.ts';
 export {
   MEDIA,

@@ -33,9 +33,10 @@
  *   reg.stop()               kills the registry and the issuer, removes the temp dirs
  *
  *   startFaultProxy(target, rule) → Promise<FaultProxy>   an HTTP proxy on 127.0.0.1 to `target`
- *     rule(req, n) → undefined (forward) | { status, headers?, body? } | 'hang' | 'reset'
+ *     rule(req, n) → undefined (forward) | { status, headers?, body? } | 'hang' | 'reset' | { stallAfter: bytes }
  *                    | { rewrite: (res) => { status?, headers?, body? } } (forward, then change the answer)
  *     n counts requests with the same method + path. proxy.host, proxy.requests, proxy.stop().
+ *     opts.listen: address to listen on (default 127.0.0.1; '0.0.0.0' to test non-loopback addresses).
  *
  * In node:test:  let reg: TestRegistry;  before(async () => { reg = await startRegistry({ auth: 'token' }) });
  *                after(() => reg.stop());
@@ -555,6 +556,8 @@ export type FaultAction =
   | 'hang'
   | 'reset'
   | { status: number; headers?: Record<string, string>; body?: Buffer | string }
+  /** forward, send the headers and the first `stallAfter` body bytes, then go silent */
+  | { stallAfter: number }
   | { rewrite: (res: { status: number; headers: http.IncomingHttpHeaders; body: Buffer }) => Rewritten };
 
 export interface FaultProxy {
@@ -568,7 +571,7 @@ export interface FaultProxy {
  * An HTTP proxy in front of `target` (e.g. reg.url). `rule` decides per request; `n` is 1 for the
  * first request with this method + path, 2 for the second … Hung requests are released on stop().
  */
-export async function startFaultProxy(target: string, rule: (req: ProxyRequest, n: number) => FaultAction): Promise<FaultProxy> {
+export async function startFaultProxy(target: string, rule: (req: ProxyRequest, n: number) => FaultAction, opts: { listen?: string } = {}): Promise<FaultProxy> {
   const counts = new Map<string, number>();
   const requests: FaultProxy['requests'] = [];
   const hung = new Set<ServerResponse>();
@@ -607,6 +610,14 @@ export async function startFaultProxy(target: string, rule: (req: ProxyRequest, 
         r.end(body);
       });
       let out: { status: number; headers: http.IncomingHttpHeaders; body: Buffer } = upstream;
+      if (action && 'stallAfter' in action) {
+        const { connection: _c, 'transfer-encoding': _te, ...h } = upstream.headers;
+        res.writeHead(upstream.status, h as http.OutgoingHttpHeaders);
+        res.write(upstream.body.subarray(0, action.stallAfter));
+        hung.add(res);
+        res.on('close', () => hung.delete(res));
+        return;
+      }
       if (action && 'rewrite' in action) {
         const w = action.rewrite(upstream);
         const b = w.body === undefined ? upstream.body : Buffer.from(w.body);
@@ -624,7 +635,7 @@ export async function startFaultProxy(target: string, rule: (req: ProxyRequest, 
       else res.destroy();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, opts.listen ?? '127.0.0.1', r));
   host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     host,

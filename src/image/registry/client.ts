@@ -26,7 +26,11 @@ export interface RetryPolicy {
 }
 
 export interface RegistryOptions {
-  /** Registries that may use plain HTTP / unverified TLS ('127.0.0.1:5000'); `true` = any. */
+  /**
+   * Registries that may use plain HTTP / unverified TLS ('127.0.0.1:5000'); `true` = any. Loopback
+   * registries (localhost, 127.0.0.0/8, [::1]) always may, as with Docker; they are still refused by
+   * the SSRF guard unless `allowPrivateRegistries`.
+   */
   insecure?: boolean | readonly string[];
   /** docker config.json (or .dockerconfigjson) path; the caller resolves DOCKER_CONFIG etc. */
   registryConfig?: string;
@@ -62,8 +66,19 @@ const TOKEN_MAX_BYTES = 1024 * 1024;
 const ERROR_BODY_MAX = 64 * 1024;
 const MAX_REDIRECTS = 5;
 
+/** localhost, 127.0.0.0/8 and ::1 (with or without a port): insecure by default, as Docker treats them. */
+export function isLoopbackHost(host: string): boolean {
+  let h = host;
+  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(h);
+  if (m) h = m[1] ?? '';
+  else h = h.replace(/:\d+$/, '');
+  h = h.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Plain HTTP / unverified TLS allowed for `host`: listed as insecure, everything insecure, or loopback. */
 function isInsecure(insecure: RegistryOptions['insecure'], host: string): boolean {
-  if (insecure === true) return true;
+  if (insecure === true || isLoopbackHost(host)) return true;
   if (!insecure) return false;
   return insecure.includes(host);
 }

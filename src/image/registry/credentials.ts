@@ -5,7 +5,9 @@
  * (CLI: --registry-config, else $DOCKER_CONFIG/config.json, else ~/.docker/config.json); this module
  * never reads the environment. Credentials are never logged: `Credentials` has a redacting toJSON.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ScannerError } from '../../shared/errors.ts';
 import { DOCKER_HUB } from '../reference.ts';
 
@@ -97,4 +99,19 @@ export async function loadDockerConfig(path: string, optional = false): Promise<
 /** Kubernetes imagePullSecrets payload (the decoded `.dockerconfigjson`). */
 export function credentialsFromPullSecret(json: string): CredentialStore {
   return parseDockerConfig(json, 'image pull secret');
+}
+
+/**
+ * The credentials file a client would read when none is named, for the CLI to pass as
+ * `registryConfig`: $DOCKER_CONFIG/config.json, ~/.docker/config.json, $REGISTRY_AUTH_FILE,
+ * $XDG_RUNTIME_DIR/containers/auth.json (podman/skopeo), the first that exists. Pure: the caller
+ * hands in the environment.
+ */
+export function defaultDockerConfigPath(env: Readonly<Record<string, string | undefined>>, home: string | undefined): string | undefined {
+  const candidates: string[] = [];
+  if (env['DOCKER_CONFIG']) candidates.push(join(env['DOCKER_CONFIG'], 'config.json'));
+  else if (home) candidates.push(join(home, '.docker', 'config.json'));
+  if (env['REGISTRY_AUTH_FILE']) candidates.push(env['REGISTRY_AUTH_FILE']);
+  if (env['XDG_RUNTIME_DIR']) candidates.push(join(env['XDG_RUNTIME_DIR'], 'containers', 'auth.json'));
+  return candidates.find((p) => existsSync(p));
 }

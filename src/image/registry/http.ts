@@ -7,7 +7,8 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { ScannerError } from '../../shared/errors.ts';
-import { guardedLookup } from './ssrf.ts';
+import { isIP } from 'node:net';
+import { blockedError, classifyAddress, guardedLookup } from './ssrf.ts';
 
 export interface HttpSettings {
   connectTimeoutMs: number;
@@ -80,6 +81,12 @@ export function httpRequest(
   what: string,
   body?: Buffer,
 ): Promise<HttpResponse> {
+  // Node connects to an IP literal without calling `lookup`, so literals are checked here.
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  if (!s.allowPrivate && isIP(literal)) {
+    const why = classifyAddress(literal);
+    if (why) return Promise.reject(blockedError(url.hostname, literal, why));
+  }
   const isHttps = url.protocol === 'https:';
   const mod = isHttps ? https : http;
   const agent = isHttps ? (s.tlsInsecure ? s.agents.httpsInsecure : s.agents.https) : s.agents.http;

@@ -29,6 +29,11 @@ export interface BlobStore {
   readBlob(desc: Pick<Descriptor, 'digest' | 'size'>, max: number, what: string): Promise<Buffer>;
   /** Blob stream that throws at the end unless digest and size match. */
   openBlob(desc: Pick<Descriptor, 'digest' | 'size'>, what: string): Promise<AsyncIterable<Buffer>>;
+  /**
+   * A manifest an index points to, verified. In a layout it is a blob; a registry serves it from
+   * /manifests/<digest>, never /blobs/. Defaults to readBlob.
+   */
+  readManifest?(desc: Pick<Descriptor, 'digest' | 'size' | 'mediaType'>, what: string): Promise<Buffer>;
 }
 
 export interface TopManifest {
@@ -48,7 +53,9 @@ export async function resolveManifest(
     const m = parseManifest(cur.bytes, cur.mediaType, store.what);
     if (m.kind === 'manifest') return { manifest: m, digest: cur.digest };
     const d = selectPlatform(m, platform, store.what);
-    const bytes = await store.readBlob(d, MANIFEST_MAX_BYTES, `${store.what}: manifest ${d.digest}`);
+    const w = `${store.what}: manifest ${d.digest}`;
+    if (d.size > MANIFEST_MAX_BYTES) throw new ScannerError('SIZE_LIMIT', `${w}: ${d.size} bytes exceeds the ${MANIFEST_MAX_BYTES}-byte limit`);
+    const bytes = store.readManifest ? await store.readManifest(d, w) : await store.readBlob(d, MANIFEST_MAX_BYTES, w);
     cur = { bytes, mediaType: d.mediaType, digest: d.digest };
   }
   throw new ScannerError('MANIFEST_INVALID', `${store.what}: indexes nested too deeply`);

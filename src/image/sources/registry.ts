@@ -34,6 +34,13 @@ export async function registrySource(
       cache?.putBlob(desc.digest, buf);
       return buf;
     },
+    async readManifest(desc) {
+      const m = await client.getManifest(ref, desc.digest);
+      if (m.bytes.length !== desc.size) {
+        throw new ScannerError('MANIFEST_INVALID', `${what}: manifest ${desc.digest} is ${m.bytes.length} bytes, the index says ${desc.size}`);
+      }
+      return m.bytes;
+    },
   };
   const top = await client.getManifest(ref);
   const { manifest, digest } = await resolveManifest(store, { bytes: top.bytes, mediaType: top.mediaType, digest: top.digest }, platform);
