@@ -2,7 +2,7 @@
  * The cataloger and OS detector tables (one line per module), the combined file selector the layer
  * walker uses, and `catalogFs`, which runs everything over a collected filesystem.
  */
-import type { FileHeader, OsInfo, Package, ReadonlyFs } from '../domain/index.ts';
+import type { ArtifactType, FileHeader, OsInfo, Package, ReadonlyFs } from '../domain/index.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Cataloger, CatalogContext, OsDetector } from './types.ts';
@@ -72,9 +72,17 @@ export function fileSelector(
   };
   if (condensers.length) {
     sel.condense = (path, content) => {
-      const h: FileHeader = { path, size: content.length, mode: 0o100644 };
-      for (const c of condensers) if (c.wants(h) && c.condense) return c.condense(path, content);
-      return content;
+      // A path-only probe (size 0 = "header not known"), as maxFileSize uses: condense has no header.
+      const h: FileHeader = { path, size: 0, mode: 0o100644 };
+      // Whoever needs the whole file (a detector, a cataloger without condense) gets it whole.
+      for (const d of detectors) if (d.wants(h)) return content;
+      let first: Cataloger | undefined;
+      for (const c of cats) {
+        if (!c.wants(h)) continue;
+        if (!c.condense) return content;
+        first ??= c;
+      }
+      return first?.condense ? first.condense(path, content) : content;
     };
   }
   return sel;
@@ -92,7 +100,7 @@ export interface CatalogResult {
 /** Detect the OS, then run every cataloger; a failing cataloger becomes a note, never a crash. */
 export async function catalogFs(
   fs: ReadonlyFs,
-  opts: { logger?: Logger; catalogers?: readonly Cataloger[]; detectors?: readonly OsDetector[] } = {},
+  opts: { logger?: Logger; catalogers?: readonly Cataloger[]; detectors?: readonly OsDetector[]; artifactType?: ArtifactType } = {},
 ): Promise<CatalogResult> {
   const log = opts.logger;
   const notes: string[] = [];
@@ -110,6 +118,7 @@ export async function catalogFs(
   const packages: Package[] = [];
   for (const c of opts.catalogers ?? catalogers) {
     const ctx: CatalogContext = os ? { os, notes: [] } : { notes: [] };
+    if (opts.artifactType) ctx.artifactType = opts.artifactType;
     try {
       const found = await c.catalog(fs, ctx);
       for (const p of found) packages.push(p);

@@ -1,4 +1,4 @@
-import type { FileHeader, OsInfo, Package, PackageType, ReadonlyFs } from '../domain/index.ts';
+import type { ArtifactType, FileHeader, OsInfo, Package, PackageType, ReadonlyFs } from '../domain/index.ts';
 
 /**
  * One package format (apk, dpkg, rpm, npm, python, go binaries …). A cataloger declares which files
@@ -28,6 +28,12 @@ export interface Cataloger {
 
 export interface CatalogContext {
   os?: OsInfo;
+  /**
+   * What was scanned, when the caller knows. Language catalogers use it the way Trivy's `image` and
+   * `fs` commands differ: a container image lists installed packages (node_modules, dist-info …),
+   * a project directory its lock files. A rootfs without an OS release file counts as a project.
+   */
+  artifactType?: ArtifactType;
   /** Non-fatal problems go here (an unreadable database, a malformed file). */
   notes: string[];
 }
