@@ -35,7 +35,8 @@ const requestSchema = z.looseObject({
   requestSubResource: z.string().max(253).nullish(),
   name: z.string().max(253).nullish(),
   namespace: z.string().max(253).nullish(),
-  operation: z.enum(OPERATIONS),
+  // Any string: an operation we do not know still gets a well-formed answer echoing the uid (a deny).
+  operation: z.string().min(1).max(64),
   userInfo: z
     .looseObject({ username: z.string().optional(), uid: z.string().optional(), groups: z.array(z.string()).nullish() })
     .nullish(),
@@ -74,7 +75,8 @@ export interface AdmissionRequest {
   readonly name?: string;
   /** Empty for cluster-scoped objects. */
   readonly namespace?: string;
-  readonly operation: Operation;
+  /** CREATE, UPDATE, DELETE, CONNECT (anything else is denied as unknown). */
+  readonly operation: Operation | (string & {});
   readonly username?: string;
   readonly object: unknown;
   readonly oldObject: unknown;
@@ -217,6 +219,9 @@ export async function reviewAdmission(
   });
   if (r.operation === 'DELETE' || r.operation === 'CONNECT') {
     return done(noImageDecision('skipped', true, `${r.operation} is not checked`, policy));
+  }
+  if (!(OPERATIONS as readonly string[]).includes(r.operation)) {
+    return done(noImageDecision('invalid-object', false, `operation ${r.operation.slice(0, 64)} is not one of ${OPERATIONS.join(', ')}`, policy));
   }
   const ephemeral = r.subResource === 'ephemeralcontainers';
   if (r.subResource && !ephemeral) {

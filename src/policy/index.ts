@@ -80,7 +80,7 @@ export function preScanVerdict(
   policy: Policy,
 ): ImageVerdict | undefined {
   const checked = checkImageReference(image);
-  if (!checked.ok) return verdict(image, false, 'invalid-image', `invalid image reference "${displayImage(image, 80)}": ${checked.why}`);
+  if (!checked.ok) return verdict(image, false, 'invalid-image', `invalid image reference "${displayImage(image, 128)}": ${checked.why}`);
   if (namespaceExcluded(namespace, policy)) {
     return verdict(image, true, 'namespace-excluded', `${displayImage(image)}: namespace ${namespace} is excluded from checks`);
   }
@@ -228,6 +228,12 @@ function imageList(vs: readonly ImageVerdict[]): string {
   return vs.map((v) => (v.digest && !v.image.includes('@') ? `${displayImage(v.image)}@${v.digest}` : displayImage(v.image))).join(',');
 }
 
+/** One verdict per distinct image string (a pod may run one image in several containers). */
+function uniqueByImage(verdicts: readonly ImageVerdict[]): ImageVerdict[] {
+  const seen = new Set<string>();
+  return verdicts.filter((v) => (seen.has(v.image) ? false : (seen.add(v.image), true)));
+}
+
 function outcomeOf(policyAllowed: boolean, mode: Policy['mode']): DecisionOutcome {
   if (policyAllowed) return 'allow';
   return mode === 'enforce' ? 'deny' : mode;
@@ -250,12 +256,13 @@ function informativeWarnings(verdicts: readonly ImageVerdict[], ctx: CombineCont
  * reasons as `warnings`; audit admits and records them only in `auditAnnotations`.
  */
 export function combine(verdicts: readonly ImageVerdict[], policy: Policy, ctx: CombineContext = {}): Decision {
-  const denied = verdicts.filter((v) => !v.allowed);
+  const unique = uniqueByImage(verdicts);
+  const denied = unique.filter((v) => !v.allowed);
   const policyAllowed = denied.length === 0;
   const outcome = outcomeOf(policyAllowed, policy.mode);
   const allowed = outcome !== 'deny';
   const code = decisiveCode(verdicts);
-  const total = verdicts.length;
+  const total = unique.length;
   let reason: string;
   if (policyAllowed) {
     reason = ctx.breakGlass
@@ -270,7 +277,7 @@ export function combine(verdicts: readonly ImageVerdict[], policy: Policy, ctx: 
     if (outcome === 'warn') {
       for (const v of denied) warnings.push(clip(`would be denied: ${v.reason}`, MAX_WARNING));
     }
-    for (const w of informativeWarnings(verdicts, ctx)) warnings.push(clip(w, MAX_WARNING));
+    for (const w of informativeWarnings(unique, ctx)) warnings.push(clip(w, MAX_WARNING));
   }
   const auditAnnotations: Record<string, string> = { decision: outcome, mode: policy.mode, code };
   if (!policyAllowed) {
@@ -279,7 +286,7 @@ export function combine(verdicts: readonly ImageVerdict[], policy: Policy, ctx: 
     const ids = [...new Set(denied.flatMap((v) => v.findings.map((f) => f.advisoryId)))];
     if (ids.length) auditAnnotations['advisories'] = annotationValue(ids.join(','));
   }
-  const scanned = verdicts.filter((v) => v.digest);
+  const scanned = unique.filter((v) => v.digest);
   if (scanned.length) auditAnnotations['images'] = annotationValue(imageList(scanned));
   if (ctx.breakGlass) auditAnnotations['break-glass'] = annotationValue(`${ctx.breakGlass.key}=${ctx.breakGlass.value}`);
   const excepted = verdicts.flatMap((v) => (v.excepted ?? []).map((e) => `${e.id}: ${e.advisoryIds.join(' ')}`));
