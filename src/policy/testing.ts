@@ -24,7 +24,9 @@ export function scanned(image: string, findings: Finding[], digest = DIGEST_A, f
 }
 
 /** A lookup answering from a table (image as written → check); records every call. */
-export function tableLookup(table: Record<string, Omit<ImageCheck, 'image'> | ((image: string) => Promise<ImageCheck>)>): ImageLookup & { calls: string[] } {
+type WithoutImage<T> = T extends unknown ? Omit<T, 'image'> : never;
+
+export function tableLookup(table: Record<string, WithoutImage<ImageCheck> | ((image: string) => Promise<ImageCheck>)>): ImageLookup & { calls: string[] } {
   const calls: string[] = [];
   const fn = async (image: string): Promise<ImageCheck> => {
     calls.push(image);
