@@ -6,6 +6,7 @@
 import type { DbInfo } from '../domain/index.ts';
 import type { AdvisoryStore } from './store.ts';
 import type { OsvRecord } from './osv-types.ts';
+import { validateOsvRecord } from './osv-validate.ts';
 
 export interface CveSeverity {
   severity: string;
@@ -98,37 +99,11 @@ export class MemoryStore implements AdvisoryStore {
   }
 }
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /**
- * Minimal shape check for OSV JSON given to the memory store (id, modified, affected[] with
- * package/ranges/events of strings). The importer validates fully; this keeps tests and the demo
- * from indexing garbage. Returns undefined for a record that does not fit.
+ * Shape check for OSV JSON given to the memory store (tests, the demo): the importer's validator
+ * (osv-validate.ts). Returns undefined for a record that does not fit.
  */
 export function asOsvRecord(v: unknown): OsvRecord | undefined {
-  if (!isObj(v) || typeof v['id'] !== 'string' || typeof v['modified'] !== 'string') return undefined;
-  const affected = v['affected'];
-  if (affected !== undefined && !Array.isArray(affected)) return undefined;
-  for (const a of (affected ?? []) as unknown[]) {
-    if (!isObj(a)) return undefined;
-    const p = a['package'];
-    if (p !== undefined && (!isObj(p) || typeof p['ecosystem'] !== 'string' || typeof p['name'] !== 'string')) return undefined;
-    const ranges = a['ranges'];
-    if (ranges !== undefined && !Array.isArray(ranges)) return undefined;
-    for (const r of (ranges ?? []) as unknown[]) {
-      if (!isObj(r) || typeof r['type'] !== 'string' || !Array.isArray(r['events'])) return undefined;
-      for (const e of r['events'] as unknown[]) {
-        if (!isObj(e) || !Object.values(e).every((x) => typeof x === 'string')) return undefined;
-      }
-    }
-    const versions = a['versions'];
-    if (versions !== undefined && (!Array.isArray(versions) || !versions.every((x) => typeof x === 'string'))) return undefined;
-  }
-  for (const f of ['aliases', 'upstream', 'related']) {
-    const x = v[f];
-    if (x !== undefined && (!Array.isArray(x) || !x.every((y) => typeof y === 'string'))) return undefined;
-  }
-  return v as unknown as OsvRecord;
+  const r = validateOsvRecord(v);
+  return r.ok ? r.record : undefined;
 }
