@@ -126,11 +126,10 @@ export function buildApp(deps: AppDeps): App {
     logger: false,
     bodyLimit: config.bodyLimit,
     // Our own error bodies; keep fastify from logging or answering on its own.
-    disableRequestLogging: true,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
-    ignoreTrailingSlash: true,
+    routerOptions: { ignoreTrailingSlash: true },
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
       const opts = {
         requestTimeout: t.request,

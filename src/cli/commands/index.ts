@@ -12,4 +12,5 @@ export const commands: readonly (() => Promise<{ register: RegisterCommand }>)[]
   () => import('./scan.ts'),
   () => import('./sbom.ts'),
   () => import('./demo.ts'),
+  () => import('./server.ts'),
 ];
