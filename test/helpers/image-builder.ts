@@ -26,6 +26,8 @@
  *   blobPath(layoutDir, digest)                 → the file holding a blob (to corrupt it in tests)
  *   hugeFileTar(path, size)                     → AsyncIterable<Buffer>: a tar stream with one file of `size`
  *                                                  zero bytes, generated lazily (a 2 GB entry costs no memory)
+ *   writeHugeFileLayout(dir, path, size, base)  → an OCI layout (tag 'latest'): layer 1 = `base` entries,
+ *                                                  layer 2 = gzip of hugeFileTar, streamed to disk (2 GB → 9 MB)
  * Fixture content:
  *   pkgdbEntries(name, { under? })              → the files of ../shared/testdata/pkgdb/NAME at their in-image paths
  *   osReleaseEntries(os)                        → usr/lib/os-release + etc/os-release symlink (as Debian/Ubuntu ship)
@@ -36,10 +38,12 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { gzipSync, zstdCompressSync } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { createGzip, gzipSync, zstdCompressSync } from 'node:zlib';
 import { TESTDATA } from './paths.ts';
 
 const execFileP = promisify(execFile);
@@ -62,6 +66,12 @@ export interface LayerSpec {
   mediaType?: string;
   /** Add missing parent directories (default true). */
   parents?: boolean;
+  /** Bad-input hooks: change the tar before it is compressed (the diff ID follows the change) … */
+  tarMutate?: (tar: Buffer) => Buffer;
+  /** … change the compressed blob (the descriptor digest follows; the diff ID does not) … */
+  blobMutate?: (blob: Buffer) => Buffer;
+  /** … or record another diff ID in the config. */
+  diffId?: string;
 }
 
 export interface Platform {
@@ -318,10 +328,12 @@ function toLayerSpec(l: Entry[] | LayerSpec): LayerSpec {
 
 export function buildLayer(spec: LayerSpec, format: 'oci' | 'docker' = 'oci'): BuiltLayer {
   const c = spec.compression ?? 'gzip';
-  const tar = tarLayer(spec.entries, spec.parents === undefined ? {} : { parents: spec.parents });
-  const blob = compress(tar, c);
+  let tar = tarLayer(spec.entries, spec.parents === undefined ? {} : { parents: spec.parents });
+  if (spec.tarMutate) tar = spec.tarMutate(tar);
+  let blob = compress(tar, c);
+  if (spec.blobMutate) blob = spec.blobMutate(blob);
   const mediaType = spec.mediaType ?? (format === 'docker' ? DOCKER : OCI).layer[c];
-  return { tar, blob, diffId: sha256(tar), digest: sha256(blob), mediaType };
+  return { tar, blob, diffId: spec.diffId ?? sha256(tar), digest: sha256(blob), mediaType };
 }
 
 export function buildImage(spec: ImageSpec): BuiltImage {
@@ -546,4 +558,54 @@ export function cleanImageSpec(format: 'oci' | 'docker' = 'oci'): ImageSpec {
       },
     ],
   };
+}
+
+/**
+ * An OCI layout (tag 'latest') whose second layer holds one `size`-byte file at `path`, gzip-streamed
+ * to disk while both digests are computed: nothing of the size is ever held in memory.
+ */
+export async function writeHugeFileLayout(dir: string, path: string, size: number, base: Entry[]): Promise<{ layerDigest: string }> {
+  const first = buildLayer({ entries: base });
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
+  writeFileSync(blobPath(dir, first.digest), first.blob);
+  const tmp = join(dir, 'blobs', 'huge.tmp');
+  const tarHash = createHash('sha256');
+  const gzHash = createHash('sha256');
+  let gzSize = 0;
+  const src = Readable.from((async function* () {
+    for await (const c of hugeFileTar(path, size)) {
+      tarHash.update(c);
+      yield c;
+    }
+  })());
+  const gz = createGzip({ level: 1 });
+  gz.on('data', (c: Buffer) => {
+    gzHash.update(c);
+    gzSize += c.length;
+  });
+  await pipeline(src, gz, createWriteStream(tmp));
+  const digest = `sha256:${gzHash.digest('hex')}`;
+  const diffId = `sha256:${tarHash.digest('hex')}`;
+  renameSync(tmp, blobPath(dir, digest));
+  const created = new Date(MTIME * 1000).toISOString();
+  const config = Buffer.from(JSON.stringify({
+    created, architecture: 'amd64', os: 'linux', config: {},
+    rootfs: { type: 'layers', diff_ids: [first.diffId, diffId] },
+    history: [{ created, created_by: 'base' }, { created, created_by: `ADD ${path} (${size} bytes)` }],
+  }));
+  writeFileSync(blobPath(dir, sha256(config)), config);
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI.manifest,
+    config: { mediaType: OCI.config, digest: sha256(config), size: config.length },
+    layers: [
+      { mediaType: first.mediaType, digest: first.digest, size: first.blob.length },
+      { mediaType: OCI.layer.gzip, digest, size: gzSize },
+    ],
+  }));
+  writeFileSync(blobPath(dir, sha256(manifest)), manifest);
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: OCI.index, manifests: [{ mediaType: OCI.manifest, digest: sha256(manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }));
+  return { layerDigest: digest };
 }

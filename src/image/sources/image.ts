@@ -101,7 +101,11 @@ export async function imageFromManifest(
     if (createdBy !== undefined) info.createdBy = createdBy;
     infos.push(info);
     const what = `${store.what}: layer ${d.digest}`;
-    return { cacheKey: d.digest, id: diffId ?? d.digest, what, size: d.size, open: () => openLayer(d, what) };
+    // Keyed by blob digest AND diff ID: a config naming another diff ID for the same blob is re-verified.
+    const layer: LayerSource = { cacheKey: diffId ? `${d.digest}>${diffId}` : d.digest, id: diffId ?? d.digest, what, size: d.size, open: () => openLayer(d, what) };
+    // The runtime unpacks and checks the diff ID; we must read exactly what it would run.
+    if (diffId) layer.verifyDiffId = diffId;
+    return layer;
   });
   const artifact: Artifact = {
     name: names.name,
