@@ -9,6 +9,7 @@ export type FindingStatus =
   | 'will_not_fix'
   | 'fix_deferred'
   | 'end_of_life'
+  | 'not_affected'
   | 'unknown';
 
 /** Where a score or vector came from ('nvd', 'redhat', 'ghsa', the OSV record itself …). */

@@ -35,6 +35,12 @@ export interface OsInfo {
   distroless?: boolean;
   /** True when Trivy would consider it end-of-life (filled by the matcher when it knows). */
   eosl?: boolean;
+  /**
+   * The package repository release when it differs from the release file's view (Alpine:
+   * etc/apk/repositories → 'edge', '3.19'), as Trivy's Metadata.OS / Repository; Trivy's Alpine
+   * matching prefers it.
+   */
+  repository?: { family: string; release: string };
 }
 
 /**
@@ -62,7 +68,15 @@ export type PackageType =
   | 'bundler'
   | 'cargo'
   | 'composer'
-  | 'nuget';
+  | 'nuget'
+  | 'gradle'
+  | 'rust-binary'
+  | 'dotnet-core'
+  | 'conan'
+  | 'pub'
+  | 'hex'
+  | 'cocoapods'
+  | 'swift';
 
 export interface PackageLocation {
   /** Path inside the artifact, no leading slash: 'var/lib/dpkg/status', 'app/node_modules/ms/package.json'. */
