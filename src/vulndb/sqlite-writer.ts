@@ -412,7 +412,7 @@ export class DbWriter {
     db.exec('BEGIN');
     try {
       const counts: Record<string, number> = {};
-      for (const r of db.prepare('SELECT ecosystem, COUNT(*) AS n FROM affected GROUP BY ecosystem ORDER BY ecosystem').all() as { ecosystem: string; n: number }[]) {
+      for (const r of db.prepare('SELECT ecosystem, COUNT(DISTINCT adv) AS n FROM affected GROUP BY ecosystem ORDER BY ecosystem').all() as { ecosystem: string; n: number }[]) {
         counts[r.ecosystem] = Number(r.n);
       }
       const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');

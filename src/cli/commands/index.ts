@@ -13,4 +13,6 @@ export const commands: readonly (() => Promise<{ register: RegisterCommand }>)[]
   () => import('./sbom.ts'),
   () => import('./demo.ts'),
   () => import('./server.ts'),
+  () => import('./k8s.ts'),
+  () => import('./db.ts'),
 ];
