@@ -69,7 +69,12 @@ export function readOctal(b: Buffer, off: number, len: number, field: string): n
 }
 
 export function checksumOk(b: Buffer, off: number): boolean {
-  const stored = readOctal(b, off + 148, 8, 'checksum');
+  let stored: number;
+  try {
+    stored = readOctal(b, off + 148, 8, 'checksum');
+  } catch {
+    return false; // not even an octal number: not a tar header
+  }
   let unsigned = 0;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {

@@ -44,6 +44,10 @@ export class TarIndex {
     }
     try {
       await idx.#scan(fh);
+    } catch (err) {
+      // a malformed header field (TAR_CORRUPT from the shared parsers) is a corrupt archive
+      if (err instanceof ScannerError && err.code === 'TAR_CORRUPT') throw corrupt(what, `archive is corrupt (${err.message})`);
+      throw err;
     } finally {
       await fh.close();
     }
