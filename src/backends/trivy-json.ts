@@ -122,7 +122,7 @@ function packageOf(v: Obj, ctx: ResultCtx): Package {
   } catch {
     purl = '';
   }
-  const p: Package = { type: ctx.type, name, version, purl, locations: path ? [{ path, ...(layer ? { layer } : {}) }] : [] };
+  const p: Package = { type: ctx.type, name, version, purl, locations: path || layer ? [{ path, ...(layer ? { layer } : {}) }] : [] };
   if (!ctx.isOs && ctx.target) p.filePath = ctx.target;
   if (!(LANG_TYPES as readonly string[]).includes(ctx.trivyType) && !ctx.isOs) p.extra = { trivyType: ctx.trivyType };
   return p;
