@@ -14,6 +14,9 @@ async function detect(files: Record<string, string>): Promise<OsInfo | undefined
 describe('OS detection', () => {
   const cases: [string, Record<string, string>, Partial<OsInfo> | undefined][] = [
     ['alpine full version from alpine-release', { 'etc/alpine-release': '3.19.1\n', 'etc/os-release': 'ID=alpine\nVERSION_ID=3.19.1\n' }, { family: 'alpine', version: '3.19.1' }],
+    ['alpine with its apk repositories release', { 'etc/alpine-release': '3.17_alpha20220809\n', 'etc/apk/repositories': 'https://dl-cdn.alpinelinux.org/alpine/edge/main\n' }, { family: 'alpine', version: '3.17_alpha20220809', repository: { family: 'alpine', release: 'edge' } }],
+    ['alpine repositories: the newest release wins', { 'etc/alpine-release': '3.9.4\n', 'etc/apk/repositories': '# comment\nhttp://dl-cdn.alpinelinux.org/alpine/v3.9/main\nhttp://mirror.example/alpine/v3.10/community\n/local/repo\n' }, { family: 'alpine', version: '3.9.4', repository: { family: 'alpine', release: '3.10' } }],
+    ['alpine repositories of another distribution are ignored', { 'etc/alpine-release': '3.19.1\n', 'etc/apk/repositories': 'https://packages.wolfi.dev/os/x86_64/\n' }, { family: 'alpine', version: '3.19.1', repository: undefined }],
     ['alpine from os-release alone', { 'usr/lib/os-release': 'ID=alpine\nVERSION_ID=3.20.0\n' }, { family: 'alpine', version: '3.20.0' }],
     ['ubuntu from lsb-release, not debian_version', { 'etc/lsb-release': 'DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\nDISTRIB_CODENAME=jammy\n', 'etc/debian_version': 'bookworm/sid\n' }, { family: 'ubuntu', version: '22.04', codename: 'jammy' }],
     ['ubuntu from os-release only', { 'etc/os-release': 'ID=ubuntu\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\n', 'etc/debian_version': 'trixie/sid\n' }, { family: 'ubuntu', version: '24.04' }],
@@ -21,7 +24,7 @@ describe('OS detection', () => {
     ['debian testing kept verbatim as Trivy does', { 'etc/debian_version': 'trixie/sid\n', 'etc/os-release': 'ID=debian\nVERSION_CODENAME=trixie\n' }, { family: 'debian', version: 'trixie/sid' }],
     ['debian from os-release when debian_version is missing', { 'etc/os-release': 'ID=debian\nVERSION_ID="11"\n' }, { family: 'debian', version: '11' }],
     ['amazon linux 2', { 'etc/system-release': 'Amazon Linux release 2 (Karoo)\n' }, { family: 'amazon', version: '2 (Karoo)' }],
-    ['amazon linux 1', { 'etc/system-release': 'Amazon Linux AMI release 2018.03\n' }, { family: 'amazon', version: '2018.03' }],
+    ['amazon linux 1', { 'etc/system-release': 'Amazon Linux AMI release 2018.03\n' }, { family: 'amazon', version: 'AMI release 2018.03' }],
     ['amazon linux 2023', { 'etc/system-release': 'Amazon Linux release 2023.3.20240108 (Amazon Linux)\n' }, { family: 'amazon', version: '2023.3.20240108 (Amazon Linux)' }],
     ['centos', { 'etc/centos-release': 'CentOS Linux release 7.6.1810 (Core) \n', 'etc/redhat-release': 'CentOS Linux release 7.6.1810 (Core)\n', 'etc/system-release': 'CentOS Linux release 7.6.1810 (Core)\n' }, { family: 'centos', version: '7.6.1810' }],
     ['rocky', { 'etc/rocky-release': 'Rocky Linux release 8.5 (Green Obsidian)\n' }, { family: 'rocky', version: '8.5' }],
@@ -46,7 +49,7 @@ describe('OS detection', () => {
       const got = await detect(files);
       if (!want) return assert.equal(got, undefined);
       assert.ok(got, 'detected');
-      for (const [k, v] of Object.entries(want)) assert.equal(got[k as keyof OsInfo], v, k);
+      for (const [k, v] of Object.entries(want)) assert.deepEqual(got[k as keyof OsInfo], v, k);
     });
   }
 

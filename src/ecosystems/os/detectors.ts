@@ -50,14 +50,57 @@ export const osReleaseDetector: OsDetector = {
   },
 };
 
-/** Alpine: etc/alpine-release holds the full version ('3.19.1'). */
+const APK_REPO_URL = /(https*|ftp):\/\/[0-9A-Za-z.-]+\/([A-Za-z]+)\/v?([0-9A-Za-z_.-]+)\//;
+
+function numericParts(v: string): number[] | undefined {
+  const m = /^(\d+(?:\.\d+)*)/.exec(v);
+  return m?.[1] ? m[1].split('.').map(Number) : undefined;
+}
+
+/**
+ * etc/apk/repositories → the newest release it points at ('3.19', 'edge'), as Trivy's apk-repo
+ * analyzer reads it; undefined for other distributions or mixed ones.
+ */
+export function parseApkRepositories(text: string): { family: string; release: string } | undefined {
+  let family = '';
+  let release = '';
+  for (const line of text.split('\n')) {
+    const m = APK_REPO_URL.exec(line);
+    if (!m?.[2] || !m[3]) continue;
+    if (family && family !== m[2]) return undefined;
+    family = m[2];
+    const v = m[3];
+    if (!release) release = v;
+    else if (release === 'edge' || v === 'edge') release = 'edge';
+    else {
+      const a = numericParts(release);
+      const b = numericParts(v);
+      if (!a || !b) continue;
+      for (let i = 0; i < Math.max(a.length, b.length); i++) {
+        const d = (b[i] ?? 0) - (a[i] ?? 0);
+        if (d !== 0) {
+          if (d > 0) release = v;
+          break;
+        }
+      }
+    }
+  }
+  return family === 'alpine' && release ? { family, release } : undefined;
+}
+
+/** Alpine: etc/alpine-release holds the full version ('3.19.1'); etc/apk/repositories the stream. */
 export const alpineDetector: OsDetector = {
   id: 'alpine',
-  wants: wantsPaths(withOsRelease('etc/alpine-release')),
+  wants: wantsPaths(withOsRelease('etc/alpine-release', 'etc/apk/repositories')),
   detect(fs) {
     const rel = readOsRelease(fs);
     const version = firstLine(readText(fs, 'etc/alpine-release')) ?? (rel?.get('ID') === 'alpine' ? rel.get('VERSION_ID') : undefined);
-    return version ? makeOs('alpine', version, { prettyName: pretty(rel) }) : undefined;
+    if (!version) return undefined;
+    const os = makeOs('alpine', version, { prettyName: pretty(rel) });
+    const repos = readText(fs, 'etc/apk/repositories');
+    const repository = repos === undefined ? undefined : parseApkRepositories(repos);
+    if (repository) os.repository = repository;
+    return os;
   },
 };
 
@@ -107,8 +150,8 @@ export function parseAmazonRelease(text: string): string | undefined {
     const fields = line.trim().split(/\s+/);
     // "Amazon Linux release 2 (Karoo)", "Amazon Linux release 2023.3.20240108 (Amazon Linux)"
     if (line.startsWith('Amazon Linux release ') && fields.length >= 4) return fields.slice(3).join(' ');
-    // "Amazon Linux AMI release 2018.03"
-    if (line.startsWith('Amazon Linux AMI release ') && fields[4]) return fields[4];
+    // "Amazon Linux AMI release 2018.03" → "AMI release 2018.03", verbatim as Trivy names it (its
+    // Amazon matcher reads the first word: anything but 2/2022/2023 is Amazon Linux 1)
     if (line.startsWith('Amazon Linux')) return fields.slice(2).join(' ') || undefined;
   }
   return undefined;
