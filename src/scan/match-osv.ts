@@ -244,13 +244,15 @@ function buildFinding(
   return f;
 }
 
-function findingOrder(a: Finding, b: Finding): number {
-  const pa = `${a.package.name}\u0000${a.package.version}\u0000${a.package.filePath ?? ''}`;
-  const pb = `${b.package.name}\u0000${b.package.version}\u0000${b.package.filePath ?? ''}`;
-  if (pa !== pb) return pa < pb ? -1 : 1;
-  const s = severityRank(b.severity) - severityRank(a.severity);
-  if (s) return s;
-  return a.advisoryId < b.advisoryId ? -1 : a.advisoryId > b.advisoryId ? 1 : 0;
+/** Findings by package (name, version, file), then severity (highest first), then id. */
+function sortFindings(findings: Finding[]): void {
+  const keyed = findings.map((f) => ({ f, k: `${f.package.name}\u0000${f.package.version}\u0000${f.package.filePath ?? ''}`, s: severityRank(f.severity) }));
+  keyed.sort((a, b) => {
+    if (a.k !== b.k) return a.k < b.k ? -1 : 1;
+    if (a.s !== b.s) return b.s - a.s;
+    return a.f.advisoryId < b.f.advisoryId ? -1 : a.f.advisoryId > b.f.advisoryId ? 1 : 0;
+  });
+  for (let i = 0; i < keyed.length; i++) findings[i] = keyed[i]!.f;
 }
 
 /** The OSV lookup key of a package: ecosystem, name and version to compare, or why there is none. */
@@ -300,6 +302,6 @@ export function matchOsv(inventory: Inventory, store: AdvisoryStore, opts: Match
     const shown = invalid.slice(0, 5).join(', ');
     notes.push(`osv: ${invalid.length} package(s) skipped, version not valid for its ecosystem: ${shown}${invalid.length > 5 ? ', …' : ''}`);
   }
-  findings.sort(findingOrder);
+  sortFindings(findings);
   return { findings, notes };
 }

@@ -126,8 +126,9 @@ export class SqliteStore implements AdvisoryStore {
   readonly #ecosystems: Map<string, number>;
   readonly #meta: Map<string, string>;
   readonly #byPackage: StatementSync;
-  readonly #byRow: StatementSync;
   readonly #cve: StatementSync;
+  readonly #hasCves: boolean;
+  readonly #cveCache = new Map<string, CveSeverity | null>();
   #closed = false;
 
   private constructor(path: string, db: DatabaseSync, opts: OpenOptions) {
@@ -137,11 +138,13 @@ export class SqliteStore implements AdvisoryStore {
     this.#cacheMax = opts.cacheRecords ?? 50_000;
     this.#meta = new Map((db.prepare('SELECT key, value FROM meta').all() as Row[]).map((r) => [String(r['key']), String(r['value'])]));
     this.#ecosystems = new Map(Object.entries(parseJson<Record<string, number>>(this.#meta.get('ecosystem_counts'), {})));
-    this.#byPackage = db.prepare('SELECT adv FROM affected WHERE ecosystem = ? AND name = ?');
+    // one statement per lookup: the index row and the record (a cached record is not parsed again)
+    this.#byPackage = db.prepare(
+      'SELECT a.rowid, a.json, a.zjson FROM affected f JOIN advisories a ON a.rowid = f.adv WHERE f.ecosystem = ? AND f.name = ? AND a.withdrawn IS NULL',
+    );
     this.#byPackage.setReturnArrays(true);
-    this.#byRow = db.prepare('SELECT json, zjson FROM advisories WHERE rowid = ? AND withdrawn IS NULL');
-    this.#byRow.setReturnArrays(true);
     this.#cve = db.prepare('SELECT severity, score, vector, source FROM cve_severity WHERE cve = ?');
+    this.#hasCves = db.prepare('SELECT 1 FROM cve_severity LIMIT 1').get() !== undefined;
   }
 
   /** Open a DB file read-only. Missing, unreadable, truncated or foreign files → ScannerError VULNDB_CORRUPT. */
@@ -149,6 +152,8 @@ export class SqliteStore implements AdvisoryStore {
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path, { readOnly: true, timeout: 5000 });
+      // reads go through a memory map and a 64 MB page cache: lookups are point queries on a hot index
+      db.exec('PRAGMA mmap_size = 4294967296; PRAGMA cache_size = -65536; PRAGMA query_only = 1;');
     } catch (err) {
       throw readFailure(path, err);
     }
@@ -162,12 +167,11 @@ export class SqliteStore implements AdvisoryStore {
     }
   }
 
-  #record(rowid: number): OsvRecord | undefined {
+  #record(row: unknown[]): OsvRecord | undefined {
+    const rowid = num(row[0]);
     const hit = this.#cache.get(rowid);
     if (hit) return hit;
-    const row = this.#byRow.get(rowid) as unknown[] | undefined;
-    if (!row) return undefined;
-    const rec = JSON.parse(rowJson(row[0], row[1])) as OsvRecord;
+    const rec = JSON.parse(rowJson(row[1], row[2])) as OsvRecord;
     if (rec.withdrawn) return undefined;
     if (this.#cacheMax > 0) {
       if (this.#cache.size >= this.#cacheMax) {
@@ -186,7 +190,7 @@ export class SqliteStore implements AdvisoryStore {
       if (rows.length === 0) return [];
       const out: OsvRecord[] = [];
       for (const r of rows) {
-        const rec = this.#record(num(r[0]));
+        const rec = this.#record(r);
         if (rec) out.push(rec);
       }
       return out;
@@ -196,17 +200,24 @@ export class SqliteStore implements AdvisoryStore {
   }
 
   cveSeverity(cveId: string): CveSeverity | undefined {
+    if (!this.#hasCves) return undefined;
+    const hit = this.#cveCache.get(cveId);
+    if (hit !== undefined) return hit ?? undefined;
+    let s: CveSeverity | undefined;
     try {
       const r = this.#cve.get(cveId) as Row | undefined;
-      if (!r) return undefined;
-      const s: CveSeverity = { severity: String(r['severity']), source: String(r['source']) };
-      if (typeof r['score'] === 'number') s.score = r['score'];
-      const v = str(r['vector']);
-      if (v !== undefined) s.vector = v;
-      return s;
+      if (r) {
+        s = { severity: String(r['severity']), source: String(r['source']) };
+        if (typeof r['score'] === 'number') s.score = r['score'];
+        const v = str(r['vector']);
+        if (v !== undefined) s.vector = v;
+      }
     } catch (err) {
       throw readFailure(this.path, err);
     }
+    if (this.#cveCache.size >= 100_000) this.#cveCache.clear();
+    this.#cveCache.set(cveId, s ?? null);
+    return s;
   }
 
   info(): DbInfo {
