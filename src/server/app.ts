@@ -259,6 +259,12 @@ export function buildApp(deps: AppDeps): App {
     return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(out.response);
   };
 
+  // While draining, every answer closes its connection, so keep-alive sockets do not hold the shutdown.
+  fastify.addHook('onSend', async (_req, reply, payload) => {
+    if (draining) reply.header('connection', 'close');
+    return payload;
+  });
+
   // The deadline counts from the moment the request arrived (body upload and parsing included).
   fastify.addHook('onRequest', async (req) => {
     received.set(req.raw, Date.now());
