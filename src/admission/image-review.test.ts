@@ -106,6 +106,18 @@ describe('ImageReview: what a real API server sends', () => {
     assert.equal(response.status.allowed, true);
   });
 
+  it("annotations are filtered as the API server does (key contains '.image-policy.k8s.io/')", () => {
+    const r = parseImageReview({
+      apiVersion: 'imagepolicy.k8s.io/v1alpha1',
+      kind: 'ImageReview',
+      spec: {
+        containers: [{ image: 'a' }],
+        annotations: { 'alpha.image-policy.k8s.io/break-glass': 'true', 'image-policy.k8s.io/x': '1', 'example.com/y': '2', 'a.b.image-policy.k8s.io/z': '3' },
+      },
+    });
+    assert.deepEqual(r.spec.annotations, { 'alpha.image-policy.k8s.io/break-glass': 'true', 'a.b.image-policy.k8s.io/z': '3' });
+  });
+
   it('its break-glass annotation is honoured when the policy names it (kubernetes docs convention)', async () => {
     const p = parsePolicy({ breakGlass: { enabled: true, annotation: '*.image-policy.k8s.io/ticket-*', value: 'break-glass' } });
     const lookup = tableLookup({ b: { state: 'scanned', digest: DIGEST_B, fromCache: false, findings: [finding('CVE-1', 'CRITICAL', 'x', '1')] } });

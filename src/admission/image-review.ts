@@ -29,8 +29,12 @@ export const IMAGE_REVIEW_KIND = 'ImageReview';
 export const MAX_CONTAINERS = 1000;
 export const MAX_ANNOTATIONS = 1000;
 
-/** Only these annotations reach the webhook through a real API server; we filter the same way. */
-export const IMAGE_POLICY_ANNOTATION = /^(?:[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?\.)?image-policy\.k8s\.io\/.+$/;
+/**
+ * Only these annotations reach the webhook through a real API server (its filter is
+ * `strings.Contains(key, ".image-policy.k8s.io/")`); we filter the same way so a curl test behaves like
+ * a cluster.
+ */
+export const IMAGE_POLICY_ANNOTATION = /\.image-policy\.k8s\.io\//;
 
 const containerSchema = z.looseObject({ image: z.string().optional() });
 

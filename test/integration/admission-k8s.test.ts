@@ -263,7 +263,8 @@ describe('portcullis k8s config image-policy', () => {
       [['--url', 'https://x/scan', '--ca-bundle', join(c, 'ca.key')], /is not a PEM certificate/],
       [['--url', 'https://x/scan', '--ca-bundle', join(dir, 'not-a-cert.pem')], /does not contain a valid X\.509 certificate/],
       [['--url', 'https://x/scan', '--ca-bundle', join(dir, 'missing.pem')], /cannot read --ca-bundle .*ENOENT/],
-      [['--url', 'https://x/scan', '--deny-ttl', '-1'], /--deny-ttl must be an integer from 0/],
+      [['--url', 'https://x/scan', '--deny-ttl', '1801'], /--deny-ttl must be an integer from -1 to 1800/],
+      [['--url', 'https://x/scan', '--retry-backoff', '1.5'], /--retry-backoff must be an integer/],
     ];
     for (const [args, re] of cases) {
       const r = await cli(['k8s', 'config', 'image-policy', ...args]);

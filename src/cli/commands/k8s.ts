@@ -113,9 +113,10 @@ async function runImagePolicy(f: ImagePolicyFlags, ctx: CliContext): Promise<voi
   }
   const admission = m.imagePolicyAdmissionConfig({
     kubeconfigPath: f.kubeconfigPath,
-    allowTTL: intOption(f.allowTtl, '--allow-ttl', 0, 86_400),
-    denyTTL: intOption(f.denyTtl, '--deny-ttl', 0, 86_400),
-    retryBackoff: intOption(f.retryBackoff, '--retry-backoff', 1, 600_000),
+    // The plugin's own bounds: -1 disables, 0 takes its default, else 1 s..30 min (TTLs) and 1 ms..5 min (backoff).
+    allowTTL: intOption(f.allowTtl, '--allow-ttl', -1, 1800),
+    denyTTL: intOption(f.denyTtl, '--deny-ttl', -1, 1800),
+    retryBackoff: intOption(f.retryBackoff, '--retry-backoff', -1, 300_000),
     defaultAllow: f.defaultAllow,
   });
   const kubeconfig = m.webhookKubeconfig(url.toString(), tls);
@@ -241,9 +242,9 @@ export const register: RegisterCommand = (program, getCtx) => {
     .option('--client-cert <file>', 'client certificate (PEM) the API server presents → client-certificate-data')
     .option('--client-key <file>', 'its private key (PEM) → client-key-data')
     .option('--kubeconfig-path <path>', 'where the kubeconfig lives on the control-plane host', '/etc/kubernetes/webhook-kubeconfig.yaml')
-    .option('--allow-ttl <seconds>', 'how long the API server caches an allow', '50')
-    .option('--deny-ttl <seconds>', 'how long the API server caches a deny (also after "scan in progress, retry")', '50')
-    .option('--retry-backoff <ms>', 'API server back-off between retries', '500')
+    .option('--allow-ttl <seconds>', 'how long the API server caches an allow (1..1800; -1 = no cache)', '50')
+    .option('--deny-ttl <seconds>', 'how long the API server caches a deny, also "scan in progress, retry" (1..1800; -1 = no cache)', '50')
+    .option('--retry-backoff <ms>', 'API server back-off between retries (1..300000)', '500')
     .option('--default-allow', 'admit when the webhook is unreachable (default: fail closed)', false)
     .option('--output-dir <dir>', 'write admission-control-config.yaml and webhook-kubeconfig.yaml there instead of printing')
     .action(async (opts: ImagePolicyFlags) => runImagePolicy(opts, getCtx()));
