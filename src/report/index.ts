@@ -14,6 +14,7 @@
  */
 import type { ScanReport } from '../domain/index.ts';
 import { UserError } from '../shared/errors.ts';
+import { writeCycloneDx } from './cyclonedx.ts';
 import { writeTrivyJson } from './trivy-json.ts';
 import type { FormatId, RenderOptions, Writer } from './types.ts';
 
@@ -28,7 +29,7 @@ export const writers: Record<FormatId, Writer> = {
   table: notYet('table'),
   json: writeTrivyJson,
   sarif: notYet('sarif'),
-  cyclonedx: notYet('cyclonedx'),
+  cyclonedx: writeCycloneDx,
   'spdx-json': notYet('spdx-json'),
 };
 

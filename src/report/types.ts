@@ -16,6 +16,13 @@ export interface RenderOptions {
   now?: Date;
   /** Tool version for metadata. */
   toolVersion: string;
+  /**
+   * cyclonedx: also write Trivy's `aquasecurity:trivy:*` component properties (source package, type,
+   * layer), so `trivy sbom` matches Debian/Ubuntu/Alpine packages by their source package.
+   */
+  compat?: 'trivy';
+  /** table: terminal width for truncating titles (default 120; 0 = never truncate). */
+  width?: number;
 }
 
 export type Writer = (report: ScanReport, opts: RenderOptions, out: NodeJS.WritableStream) => Promise<void>;

@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { ScanReport } from '../../src/domain/index.ts';
 import { buildInventory } from '../../src/scan/index.ts';
@@ -153,4 +154,32 @@ export async function runTrivy(trivy: string, args: string[], cwd: string): Prom
   const cache = trivyCacheDir();
   const { stdout } = await run(trivy, [...args.slice(0, 1), '--cache-dir', cache, '--skip-db-update', '--offline-scan', '--quiet', ...args.slice(1)], { cwd, maxBuffer: 64 << 20, timeout: 120_000 });
   return stdout;
+}
+
+/**
+ * The CycloneDX JSON schema validator, as the CycloneDX library's own JsonValidator builds it
+ * (ajv + ajv-formats over the schema files the library ships), without its optional
+ * ajv-formats-draft2019 dependency: `idn-email` is checked as plain email, `iri-reference` as the
+ * library does (accepted).
+ */
+export async function cyclonedxValidator(version: '1.5' | '1.6'): Promise<(json: string) => string[]> {
+  const { Ajv } = await import('ajv');
+  const formats = (await import('ajv-formats')) as unknown as { default: (a: InstanceType<typeof Ajv>) => void };
+  const res = join(dirname(fileURLToPath(import.meta.resolve('@cyclonedx/cyclonedx-library/package.json'))), 'res', 'schema');
+  const load = (f: string): object => JSON.parse(readFileSync(join(res, f), 'utf8')) as object;
+  const ajv = new Ajv({
+    strict: false,
+    useDefaults: false,
+    addUsedSchema: false,
+    schemas: {
+      'http://cyclonedx.org/schema/spdx.SNAPSHOT.schema.json': load('spdx.SNAPSHOT.schema.json'),
+      'http://cyclonedx.org/schema/jsf-0.82.SNAPSHOT.schema.json': load('jsf-0.82.SNAPSHOT.schema.json'),
+      'http://cyclonedx.org/schema/cryptography-defs.SNAPSHOT.schema.json': load('cryptography-defs.SNAPSHOT.schema.json'),
+    },
+  });
+  formats.default(ajv);
+  ajv.addFormat('idn-email', /^[^\s@]+@[^\s@]+$/);
+  ajv.addFormat('iri-reference', true);
+  const validate = ajv.compile(load(`bom-${version}.SNAPSHOT.schema.json`));
+  return (json) => (validate(JSON.parse(json)) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''} ${JSON.stringify(e.params)}`));
 }
