@@ -16,7 +16,6 @@ describe('OS detection', () => {
     ['alpine full version from alpine-release', { 'etc/alpine-release': '3.19.1\n', 'etc/os-release': 'ID=alpine\nVERSION_ID=3.19.1\n' }, { family: 'alpine', version: '3.19.1' }],
     ['alpine with its apk repositories release', { 'etc/alpine-release': '3.17_alpha20220809\n', 'etc/apk/repositories': 'https://dl-cdn.alpinelinux.org/alpine/edge/main\n' }, { family: 'alpine', version: '3.17_alpha20220809', repository: { family: 'alpine', release: 'edge' } }],
     ['alpine repositories: the newest release wins', { 'etc/alpine-release': '3.9.4\n', 'etc/apk/repositories': '# comment\nhttp://dl-cdn.alpinelinux.org/alpine/v3.9/main\nhttp://mirror.example/alpine/v3.10/community\n/local/repo\n' }, { family: 'alpine', version: '3.9.4', repository: { family: 'alpine', release: '3.10' } }],
-    ['alpine repositories of another distribution are ignored', { 'etc/alpine-release': '3.19.1\n', 'etc/apk/repositories': 'https://packages.wolfi.dev/os/x86_64/\n' }, { family: 'alpine', version: '3.19.1', repository: undefined }],
     ['alpine from os-release alone', { 'usr/lib/os-release': 'ID=alpine\nVERSION_ID=3.20.0\n' }, { family: 'alpine', version: '3.20.0' }],
     ['ubuntu from lsb-release, not debian_version', { 'etc/lsb-release': 'DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\nDISTRIB_CODENAME=jammy\n', 'etc/debian_version': 'bookworm/sid\n' }, { family: 'ubuntu', version: '22.04', codename: 'jammy' }],
     ['ubuntu from os-release only', { 'etc/os-release': 'ID=ubuntu\nVERSION_ID="24.04"\nVERSION_CODENAME=noble\n', 'etc/debian_version': 'trixie/sid\n' }, { family: 'ubuntu', version: '24.04' }],
@@ -52,6 +51,11 @@ describe('OS detection', () => {
       for (const [k, v] of Object.entries(want)) assert.deepEqual(got[k as keyof OsInfo], v, k);
     });
   }
+
+  it('apk repositories of another distribution, or mixed ones, give no repository', async () => {
+    assert.equal((await detect({ 'etc/alpine-release': '3.19.1\n', 'etc/apk/repositories': 'https://packages.wolfi.dev/os/x86_64/\n' }))?.repository, undefined);
+    assert.equal((await detect({ 'etc/alpine-release': '3.19.1\n', 'etc/apk/repositories': 'https://a.example/alpine/v3.19/main\nhttps://b.example/wolfi/v1/os/\n' }))?.repository, undefined);
+  });
 
   it('release-line parsers refuse what they do not know', () => {
     assert.equal(parseRedhatRelease('garbage'), undefined);
