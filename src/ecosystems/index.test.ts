@@ -41,7 +41,7 @@ describe('fileSelector', () => {
       'var/lib/dpkg/status.d/libc6.md5sums',
       'var/lib/dpkg/status.d/foo.conffiles',
       'var/lib/dpkg/status-old',
-      'var/lib/dpkg/info/libc6.list',
+      'var/lib/dpkg/info/libc6.md5sums',
       'usr/bin/bash',
       'etc/os-release.bak',
       'app/etc/os-release',

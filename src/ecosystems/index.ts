@@ -9,6 +9,8 @@ import type { Cataloger, CatalogContext, OsDetector } from './types.ts';
 import { apkCataloger } from './apk/index.ts';
 import { dpkgCataloger } from './dpkg/index.ts';
 import { rpmCataloger } from './rpm/index.ts';
+import { npmCataloger } from './npm/index.ts';
+import { pythonCataloger } from './python/index.ts';
 import {
   alpineDetector,
   amazonDetector,
@@ -23,6 +25,8 @@ export const catalogers: readonly Cataloger[] = [
   apkCataloger,
   dpkgCataloger,
   rpmCataloger,
+  npmCataloger,
+  pythonCataloger,
 ];
 
 /** Tried in order; the first that recognises the filesystem wins (specific before generic). */

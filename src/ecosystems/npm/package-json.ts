@@ -1,0 +1,92 @@
+/**
+ * package.json of an installed package (or a project manifest). Licenses from `license` (a string,
+ * or the legacy `{type}` object) and the legacy `licenses` array (strings or `{type}` objects),
+ * normalised as Trivy normalises them ('BSD' → 'BSD-3-Clause').
+ */
+import { normalizeLicense } from '../os/licenses.ts';
+import { inNodeModules } from './paths.ts';
+
+export interface PackageJson {
+  name?: string;
+  version?: string;
+  licenses: string[];
+  /** Names of declared dependencies (all kinds), kept for project manifests only. */
+  dependencies?: string[];
+  workspaces?: string[];
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function licenseName(v: unknown): string | undefined {
+  if (typeof v === 'string') return v.trim() || undefined;
+  if (isObj(v) && typeof v['type'] === 'string') return v['type'].trim() || undefined;
+  return undefined;
+}
+
+function licensesOf(doc: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const one = licenseName(doc['license']);
+  if (one) out.push(one);
+  const many = doc['licenses'];
+  if (Array.isArray(many)) {
+    for (const l of many) {
+      const n = licenseName(l);
+      if (n) out.push(n);
+    }
+  } else {
+    const n = licenseName(many);
+    if (n) out.push(n);
+  }
+  return [...new Set(out.map(normalizeLicense))];
+}
+
+function workspacesOf(v: unknown): string[] | undefined {
+  const list = Array.isArray(v) ? v : isObj(v) && Array.isArray(v['packages']) ? v['packages'] : undefined;
+  const out = list?.filter((x): x is string => typeof x === 'string');
+  return out?.length ? out : undefined;
+}
+
+/** Undefined when the text is not a JSON object. */
+export function parsePackageJson(text: string): PackageJson | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch {
+    return undefined;
+  }
+  if (!isObj(doc)) return undefined;
+  const out: PackageJson = { licenses: licensesOf(doc) };
+  if (typeof doc['name'] === 'string' && doc['name'] !== '') out.name = doc['name'];
+  if (typeof doc['version'] === 'string' && doc['version'] !== '') out.version = doc['version'];
+  const deps = new Set<string>();
+  for (const k of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies']) {
+    const d = doc[k];
+    if (isObj(d)) for (const name of Object.keys(d)) deps.add(name);
+  }
+  if (Array.isArray(doc['dependencies'])) for (const n of doc['dependencies']) if (typeof n === 'string') deps.add(n);
+  if (deps.size) out.dependencies = [...deps];
+  const ws = workspacesOf(doc['workspaces']);
+  if (ws) out.workspaces = ws;
+  return out;
+}
+
+/**
+ * Shrink a package.json right after it is read: an installed package keeps name, version and
+ * licenses; a project manifest also its dependency names. Files that are not JSON objects, or
+ * installed ones without name and version, are dropped.
+ */
+export function condensePackageJson(path: string, content: Buffer): Buffer | undefined {
+  const p = parsePackageJson(content.toString('utf8'));
+  if (!p) return undefined;
+  const installed = inNodeModules(path);
+  if (installed && (!p.name || !p.version)) return undefined;
+  const keep: Record<string, unknown> = {};
+  if (p.name) keep['name'] = p.name;
+  if (p.version) keep['version'] = p.version;
+  if (p.licenses.length) keep['licenses'] = p.licenses;
+  if (!installed) {
+    if (p.dependencies) keep['dependencies'] = p.dependencies;
+    if (p.workspaces) keep['workspaces'] = p.workspaces;
+  }
+  return Buffer.from(JSON.stringify(keep));
+}

@@ -1,0 +1,138 @@
+/**
+ * Language packages: the same answer as the real Trivy 0.44.1 on the same trees, compared as
+ * rows of `type | file | name | version` (file: the package's FilePath for the types Trivy
+ * aggregates under 'Node.js'/'Python', else the result Target). Image-like trees (an OS release
+ * file) are compared with `trivy rootfs`, project trees with `trivy fs` (src/ecosystems/python/mode.ts).
+ * Trees are made of real files: shared fixtures, the Trivy repo goldens' inputs, this machine's
+ * dpkg database and Debian-packaged Python metadata.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, describe, it } from 'node:test';
+import type { Package } from '../../src/domain/index.ts';
+import { catalogFs, fileSelector } from '../../src/ecosystems/index.ts';
+import { analyzeTarget } from '../../src/image/index.ts';
+import { TESTDATA } from '../helpers/paths.ts';
+import { trivyBinary } from '../helpers/trivy.ts';
+
+const run = promisify(execFile);
+const trivy = trivyBinary();
+const work = mkdtempSync(join(tmpdir(), 'lang-parity-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+interface TrivyReport {
+  Results?: { Target: string; Class: string; Type?: string; Packages?: { Name: string; Version: string; FilePath?: string }[] }[];
+}
+
+async function trivyRows(mode: 'fs' | 'rootfs', dir: string): Promise<string[]> {
+  const cache = mkdtempSync(join(work, 'cache-'));
+  const out = join(cache, 'report.json');
+  await run(trivy as string, [mode, '--cache-dir', cache, '--format', 'json', '--list-all-pkgs', '--scanners', 'license', '--offline-scan', '--quiet', '-o', out, dir], { timeout: 180_000 });
+  const rep = JSON.parse(readFileSync(out, 'utf8')) as TrivyReport;
+  const rows: string[] = [];
+  for (const r of rep.Results ?? []) {
+    if (r.Class !== 'lang-pkgs' || !r.Type) continue;
+    for (const p of r.Packages ?? []) rows.push([r.Type, p.FilePath ?? r.Target, p.Name, p.Version].join(' | '));
+  }
+  return rows.sort();
+}
+
+/** Our rows; dev dependencies are left out, as Trivy 0.44 leaves them out of its reports. */
+async function ourRows(dir: string): Promise<{ rows: string[]; pkgs: Package[]; notes: string[] }> {
+  const res = await analyzeTarget(`rootfs:${dir}`, fileSelector(), { cacheDir: join(work, 'ours'), noCache: true });
+  const cat = await catalogFs(res.fs, { artifactType: res.artifact.type });
+  const pkgs = cat.packages.filter((p) => !['apk', 'deb', 'rpm'].includes(p.type));
+  const rows = pkgs.filter((p) => !p.dev).map((p) => [p.type, p.filePath ?? '', p.name, p.version].join(' | '));
+  return { rows: rows.sort(), pkgs, notes: [...res.notes, ...cat.notes] };
+}
+
+function put(root: string, path: string, src: { from: string } | { text: string }): void {
+  const abs = join(root, path);
+  mkdirSync(dirname(abs), { recursive: true });
+  if ('from' in src) copyFileSync(src.from, abs);
+  else writeFileSync(abs, src.text);
+}
+
+const json = (o: unknown): { text: string } => ({ text: JSON.stringify(o) });
+const skip = trivy ? false : 'no Trivy binary (set PORTCULLIS_TEST_TRIVY)';
+const DEBIAN_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n';
+const DIST_PACKAGES = '/usr/lib/python3/dist-packages';
+
+describe('language packages: same answer as the real Trivy', { skip }, () => {
+  for (const name of ['trivy-repo-npm', 'trivy-repo-pip', 'trivy-repo-poetry']) {
+    it(`${name}/input as a project tree (trivy fs)`, async () => {
+      const dir = join(TESTDATA, 'golden-scans', name, 'input');
+      const [theirs, ours] = await Promise.all([trivyRows('fs', dir), ourRows(dir)]);
+      assert.ok(theirs.length > 0);
+      assert.deepEqual(ours.rows, theirs);
+      assert.deepEqual(ours.notes, []);
+    });
+  }
+
+  it('the same npm tree inside an image (trivy rootfs): node_modules count, the lock does not', async () => {
+    const root = join(work, 'npm-image');
+    cpSync(join(TESTDATA, 'golden-scans/trivy-repo-npm/input'), join(root, 'app'), { recursive: true });
+    put(root, 'etc/os-release', { text: DEBIAN_RELEASE });
+    const [theirs, ours] = await Promise.all([trivyRows('rootfs', root), ourRows(root)]);
+    assert.equal(theirs.length, 6);
+    assert.deepEqual(ours.rows, theirs);
+  });
+
+  it('node_modules in an image: nesting, scopes, manifests, broken and nameless files, a lock without node_modules', async () => {
+    const root = join(work, 'node-image');
+    put(root, 'etc/os-release', { text: DEBIAN_RELEASE });
+    put(root, 'app/package.json', json({ name: 'myapp', version: '1.0.0', license: 'ISC', dependencies: { b: '^1' } }));
+    put(root, 'app/node_modules/@scope/a/package.json', json({ name: '@scope/a', version: '2.0.0', licenses: [{ type: 'MIT' }, 'Apache-2.0'] }));
+    put(root, 'app/node_modules/b/package.json', json({ name: 'b', version: '1.0.0', license: { type: 'BSD' } }));
+    put(root, 'app/node_modules/b/node_modules/c/package.json', json({ name: 'c', version: '3.0.0' }));
+    put(root, 'app/node_modules/b/node_modules/c/test/fixture/package.json', json({ name: 'fixture', version: '0.0.1' }));
+    put(root, 'app/node_modules/d/package.json', json({ name: 'd' }));
+    put(root, 'app/node_modules/e/package.json', { text: '{"name":"e","version":"1.0.0", broken' });
+    put(root, 'app/node_modules/f/package.json', { text: '[1,2]' });
+    put(root, 'usr/lib/node_modules/npm/package.json', json({ name: 'npm', version: '9.2.0', license: 'Artistic-2.0' }));
+    put(root, 'app/package-lock.json', { from: join(TESTDATA, 'pkgdb/npm-trivy-package-lock-v2/package-lock.json') });
+    // a bundled app: a lock and no node_modules beside it — we list it, Trivy (images) does not
+    put(root, 'srv/bundle/package-lock.json', { from: join(TESTDATA, 'pkgdb/npm-trivy-package-lock-v3-with-peer/package-lock.json') });
+    const [theirs, ours] = await Promise.all([trivyRows('rootfs', root), ourRows(root)]);
+    assert.equal(theirs.length, 6);
+    assert.deepEqual(ours.rows.filter((r) => !r.startsWith('npm | srv/bundle/')), theirs);
+    assert.deepEqual(
+      ours.rows.filter((r) => r.startsWith('npm | srv/bundle/')),
+      ['lodash 4.17.21', 'mustache 2.3.2', 'triple-beam 1.4.1', 'winston 3.17.0', 'winston-mail 2.0.0'].map((s) => `npm | srv/bundle/package-lock.json | ${s.replace(' ', ' | ')}`),
+    );
+    const a = ours.pkgs.find((p) => p.name === '@scope/a');
+    assert.equal(a?.purl, 'pkg:npm/%40scope/a@2.0.0');
+    assert.deepEqual(a?.licenses, ['MIT', 'Apache-2.0']);
+    assert.deepEqual(ours.pkgs.find((p) => p.name === 'b')?.licenses, ['BSD-3-Clause']);
+    assert.deepEqual(ours.notes, []);
+  });
+
+  it('Python in an image: dpkg-owned metadata (this machine\'s real dpkg .list files) is not reported, a venv is', { skip: existsSync(DIST_PACKAGES) ? false : `no ${DIST_PACKAGES}` }, async () => {
+    const root = join(work, 'python-image');
+    put(root, 'etc/os-release', { text: DEBIAN_RELEASE });
+    put(root, 'var/lib/dpkg/status', { from: '/var/lib/dpkg/status' });
+    for (const f of readdirSync('/var/lib/dpkg/info')) if (f.endsWith('.list')) put(root, `var/lib/dpkg/info/${f}`, { from: `/var/lib/dpkg/info/${f}` });
+    let copied = 0;
+    for (const d of readdirSync(DIST_PACKAGES)) {
+      for (const meta of ['METADATA', 'PKG-INFO']) {
+        const src = join(DIST_PACKAGES, d, meta);
+        if (!existsSync(src)) continue;
+        put(root, `usr/lib/python3/dist-packages/${d}/${meta}`, { from: src });
+        // the same distribution pip-installed into a venv: not owned by dpkg
+        if (copied++ < 5) put(root, `opt/venv/lib/python3.11/site-packages/${d}/${meta}`, { from: src });
+      }
+    }
+    assert.ok(copied >= 5, 'this machine has Debian-packaged Python distributions');
+    put(root, 'opt/venv/lib/python3.11/site-packages/broken.dist-info/METADATA', { text: 'no headers here\n' });
+    put(root, 'opt/venv/lib/python3.11/site-packages/legacy.egg-info', { text: 'Metadata-Version: 1.0\nName: legacy\nVersion: 0.1\nLicense: BSD\n' });
+    const [theirs, ours] = await Promise.all([trivyRows('rootfs', root), ourRows(root)]);
+    assert.equal(theirs.length, 6);
+    assert.ok(theirs.every((r) => r.includes('| opt/venv/')), theirs.join('\n'));
+    assert.deepEqual(ours.rows, theirs);
+  });
+});
+
