@@ -1,15 +1,23 @@
 /**
- * Matching an Inventory against Trivy's DB the way Trivy 0.44 does, so findings agree row by row:
- * one driver per OS family (which bucket, which package name and version are compared, how unfixed
- * advisories are treated), one comparer per language ecosystem, and Trivy's vendor-first severity
- * choice with the SeveritySource it reports.
+ * Matching an Inventory against Trivy's DB the way Trivy 0.44 does, so findings agree row by row.
+ *
+ * One driver per OS family, as Trivy's pkg/detector/ospkg: which bucket (and how the release is cut
+ * down to its name), which package name is looked up (source or binary), which version is compared
+ * (source or installed) with which comparator, what happens to advisories without a fix, and how the
+ * fixed version is printed. Then, as Trivy's local scanner and pkg/vulnerability do for every row:
+ * the status (a fixed version makes it `fixed`, else the advisory's status, else `affected`), the
+ * vendor-first severity with its SeveritySource, the PrimaryURL, and the de-duplication of rows with
+ * the same vulnerability, package name, installed version and path. Every rule here was checked
+ * against the real Trivy 0.44.1 on the trees of src/vulndb/trivy/testdata and
+ * ../shared/testdata/trivy-db (test/integration/trivydb-match.test.ts).
  */
-import type { CvssEntry, Finding, FindingStatus, Inventory, OsInfo, Package, PackageType, Severity } from '../domain/index.ts';
-import { compareVersions } from '../versions/index.ts';
-import { TRIVY_SEVERITIES, TRIVY_STATUSES, type TrivyDataSource, type TrivyDb, type TrivyOsAdvisory, type TrivyVulnerability } from '../vulndb/trivy/db.ts';
-import { satisfiesAny, type Compare } from './trivy-constraints.ts';
+import type { CvssEntry, Finding, FindingStatus, Inventory, OsInfo, Package, Severity } from '../domain/index.ts';
+import { comparatorFor, type Comparator } from '../versions/index.ts';
+import { trivyEosl } from '../vulndb/trivy/eol.ts';
+import { TRIVY_SEVERITIES, TRIVY_STATUSES, type TrivyAdvisoryEntry, type TrivyDataSource, type TrivyDb, type TrivyVulnerability } from '../vulndb/trivy/db.ts';
+import { genericMatch, isVulnerable, mavenMatch, npmMatch, pep440Match, rubygemsMatch, type Matcher } from './trivy-constraints.ts';
 
-/** A match before the vulnerability details are filled in. */
+/** A match before the vulnerability details are filled in (Trivy's DetectedVulnerability). */
 interface RawVuln {
   id: string;
   pkg: Package;
@@ -18,97 +26,302 @@ interface RawVuln {
   status?: number;
   vendorIds?: string[];
   dataSource?: TrivyDataSource;
-  /** Package-specific severity from the advisory itself (Debian, Red Hat, …). */
+  /** Package-specific severity set by the driver (Debian, Red Hat); wins over the vulnerability record. */
   severity?: Severity;
   severitySource?: string;
 }
 
-const major = (v: string): string => v.split('.')[0] ?? v;
-const majorMinor = (v: string): string => v.split('.').slice(0, 2).join('.');
-const sev = (n: number | undefined): Severity | undefined => (n !== undefined && n > 0 ? TRIVY_SEVERITIES[n] : undefined);
+// ---------------------------------------------------------------------------------------------------
+// versions as Trivy's drivers see them
+
+/** Trivy's `osVer[:strings.Index(osVer, ".")]`: '8.5' → '8'. */
+const major = (v: string): string => (v.includes('.') ? v.slice(0, v.indexOf('.')) : v);
+/** Trivy's "more than one dot: drop the last part": '3.10.2' → '3.10', '1.0.20220122' → '1.0', '3.10' stays. */
+const dropPatch = (v: string): string => ((v.match(/\./g)?.length ?? 0) > 1 ? v.slice(0, v.lastIndexOf('.')) : v);
+
 const srcName = (p: Package): string => p.source?.name || p.name;
+/** Trivy's FormatSrcVersion: the source version when the cataloger knows one, else the package's. */
 const srcVersion = (p: Package): string => p.source?.version || p.version;
 
-function safeCmp(eco: string): Compare {
-  return (a, b) => compareVersions(eco, a, b);
+function comparator(eco: string): Comparator {
+  const c = comparatorFor(eco);
+  if (!c) throw new Error(`no ${eco} version comparator`);
+  return c;
 }
-const lessThan = (eco: string, a: string, b: string): boolean => {
-  try {
-    return compareVersions(eco, a, b) < 0;
-  } catch {
-    return false;
-  }
-};
+const RPM = comparator('Red Hat');
+const DEB = comparator('Debian');
+const APK = comparator('Alpine');
+
+/** go-rpm-version: every string parses; String() prints the epoch only when it is not 0. */
+function rpmString(v: string): string {
+  const m = /^(\d*):(.*)$/.exec(v);
+  if (!m) return v;
+  return Number(m[1] || '0') > 0 ? `${Number(m[1])}:${m[2] ?? ''}` : (m[2] ?? '');
+}
+const rpmLess = (a: string, b: string): boolean => RPM.compare(a, b) < 0;
+/** go-deb-version / go-apk-version refuse malformed versions: Trivy then skips the package or advisory. */
+const debLess = (a: string, b: string): boolean | undefined => (DEB.isValid(a) && DEB.isValid(b) ? DEB.compare(a, b) < 0 : undefined);
+const apkValid = (v: string): boolean => APK.isValid(v);
+
+const sev = (n: number | undefined): Severity | undefined => (n !== undefined && n >= 0 && n < TRIVY_SEVERITIES.length ? TRIVY_SEVERITIES[n] : undefined);
+
+/** trivy-db's addModularNamespace: ('npm', 'nodejs:12:8030020201124152102:229f0a1c') → 'nodejs:12::npm'. */
+function modularName(name: string, label: string | undefined): string {
+  if (!label) return name;
+  const parts = label.split(':');
+  return parts.length >= 3 ? `${parts[0]}:${parts[1]}::${name}` : name;
+}
+const modularity = (p: Package): string | undefined => p.extra?.['modularityLabel'] || undefined;
+
+// ---------------------------------------------------------------------------------------------------
+// OS drivers
+
+interface DriverCtx {
+  db: TrivyDb;
+  bucket: string;
+  os: OsInfo;
+  ds: TrivyDataSource | undefined;
+}
 
 interface OsDriver {
+  /** The root bucket this release reads. */
   bucket(os: OsInfo): string;
-  detect(db: TrivyDb, bucket: string, pkg: Package, os: OsInfo): RawVuln[];
+  detect(ctx: DriverCtx, pkg: Package): RawVuln[];
 }
 
-/** Debian and Ubuntu: source package, source version; unfixed advisories reported with their status. */
-function debianLike(family: 'debian' | 'ubuntu'): OsDriver {
-  return {
-    bucket: (os) => (family === 'debian' ? `debian ${major(os.version)}` : `ubuntu ${os.version}`),
-    detect(db, bucket, pkg) {
-      const ds = db.dataSource(bucket);
-      const out: RawVuln[] = [];
-      for (const [id, adv] of db.osAdvisories(bucket, srcName(pkg))) {
-        if (adv.Status === 1) continue; // not_affected
-        const s = sev(adv.Severity);
-        const v: RawVuln = { id, pkg, installed: pkg.version, ...(adv.Status ? { status: adv.Status } : {}), ...(adv.VendorIDs ? { vendorIds: adv.VendorIDs } : {}), ...(ds ? { dataSource: ds } : {}), ...(s ? { severity: s, severitySource: ds?.ID ?? family } : {}) };
-        if (!adv.FixedVersion) out.push(v);
-        else if (lessThan('Debian', srcVersion(pkg), adv.FixedVersion)) out.push({ ...v, fixed: adv.FixedVersion });
+function base(ctx: DriverCtx, id: string, pkg: Package, installed: string): RawVuln {
+  const v: RawVuln = { id, pkg, installed };
+  if (ctx.ds) v.dataSource = ctx.ds;
+  return v;
+}
+
+/** Alpine 0.44: origin name, source version (also printed), unfixed advisories reported, AffectedVersion lower bound. */
+const alpine: OsDriver = {
+  bucket(os) {
+    const osVer = dropPatch(os.version);
+    const repo = os.repository?.family === 'alpine' ? dropPatch(os.repository.release) : '';
+    return `alpine ${repo && repo !== osVer ? repo : osVer}`;
+  },
+  detect(ctx, pkg) {
+    const installed = srcVersion(pkg);
+    if (!apkValid(installed)) return [];
+    const out: RawVuln[] = [];
+    for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, srcName(pkg))) {
+      if (adv.AffectedVersion) {
+        if (!apkValid(adv.AffectedVersion) || APK.compare(adv.AffectedVersion, installed) > 0) continue;
       }
-      return out;
-    },
-  };
-}
+      const v = base(ctx, id, pkg, installed);
+      if (adv.FixedVersion) {
+        if (!apkValid(adv.FixedVersion) || APK.compare(installed, adv.FixedVersion) >= 0) continue;
+        v.fixed = adv.FixedVersion;
+      }
+      out.push(v);
+    }
+    return out;
+  },
+};
 
-/** Binary-name drivers comparing the full installed EVR with the fixed version (Amazon, Oracle, SUSE, Photon). */
-function binaryRpm(bucketOf: (os: OsInfo) => string, opts: { unfixed?: boolean; bySource?: boolean } = {}): OsDriver {
+/** Wolfi and Chainguard 0.44: one bucket without a release, origin name, installed version. */
+function apkRolling(bucket: string): OsDriver {
   return {
-    bucket: bucketOf,
-    detect(db, bucket, pkg) {
-      const ds = db.dataSource(bucket);
+    bucket: () => bucket,
+    detect(ctx, pkg) {
+      const installed = pkg.version;
+      if (!apkValid(installed)) return [];
       const out: RawVuln[] = [];
-      for (const [id, adv] of db.osAdvisories(bucket, opts.bySource ? srcName(pkg) : pkg.name)) {
-        if (bucket.startsWith('Oracle') && (adv.FixedVersion ?? '').includes('.ksplice1.') !== (pkg.release ?? pkg.version).includes('.ksplice1.')) continue;
-        const base: RawVuln = { id, pkg, installed: pkg.version, ...(adv.VendorIDs ? { vendorIds: adv.VendorIDs } : {}), ...(ds ? { dataSource: ds } : {}) };
-        if (!adv.FixedVersion) {
-          if (opts.unfixed) out.push({ ...base, ...(adv.Status ? { status: adv.Status } : {}) });
-          continue;
+      for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, srcName(pkg))) {
+        const v = base(ctx, id, pkg, installed);
+        if (adv.FixedVersion) {
+          if (!apkValid(adv.FixedVersion) || APK.compare(installed, adv.FixedVersion) >= 0) continue;
+          v.fixed = adv.FixedVersion;
         }
-        if (lessThan('Red Hat', pkg.version, adv.FixedVersion)) out.push({ ...base, fixed: adv.FixedVersion });
+        out.push(v);
       }
       return out;
     },
   };
 }
 
-/** Rocky and Alma: binary name, entries filtered by architecture. */
-function archEntries(bucketOf: (os: OsInfo) => string): OsDriver {
+/**
+ * Debian 0.44: source name, source version compared, installed version printed; an advisory's own
+ * severity is package-specific (SeveritySource 'debian'); unfixed advisories keep their status.
+ */
+const debian: OsDriver = {
+  bucket: (os) => `debian ${major(os.version)}`,
+  detect(ctx, pkg) {
+    const source = srcVersion(pkg);
+    if (!DEB.isValid(source)) return [];
+    const out: RawVuln[] = [];
+    for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, srcName(pkg))) {
+      const v = base(ctx, id, pkg, pkg.version);
+      if (adv.VendorIDs?.length) v.vendorIds = adv.VendorIDs;
+      const s = sev(adv.Severity);
+      if (s && s !== 'UNKNOWN') {
+        v.severity = s;
+        v.severitySource = 'debian';
+      }
+      if (!adv.FixedVersion) {
+        if (adv.Status) v.status = adv.Status;
+        out.push(v);
+        continue;
+      }
+      if (debLess(source, adv.FixedVersion) !== true) continue;
+      v.fixed = adv.FixedVersion;
+      out.push(v);
+    }
+    return out;
+  },
+};
+
+/** Ubuntu 0.44: as Debian without package-specific severities or vendor ids; the release as it is ('22.04'). */
+const ubuntu: OsDriver = {
+  bucket: (os) => `ubuntu ${os.version}`,
+  detect(ctx, pkg) {
+    const source = srcVersion(pkg);
+    if (!DEB.isValid(source)) return [];
+    const out: RawVuln[] = [];
+    for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, srcName(pkg))) {
+      const v = base(ctx, id, pkg, pkg.version);
+      if (!adv.FixedVersion) {
+        if (adv.Status) v.status = adv.Status;
+        out.push(v);
+        continue;
+      }
+      if (debLess(source, adv.FixedVersion) !== true) continue;
+      v.fixed = adv.FixedVersion;
+      out.push(v);
+    }
+    return out;
+  },
+};
+
+/** Amazon 0.44: first word of the release ('2', '2022', '2023', anything else is 1), binary name, dpkg order (sic). */
+const amazon: OsDriver = {
+  bucket(os) {
+    const v = os.version.trim().split(/\s+/)[0] ?? '';
+    return `amazon linux ${v === '2' || v === '2022' || v === '2023' ? v : '1'}`;
+  },
+  detect(ctx, pkg) {
+    if (!DEB.isValid(pkg.version)) return [];
+    const out: RawVuln[] = [];
+    for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, pkg.name)) {
+      if (debLess(pkg.version, adv.FixedVersion ?? '') !== true) continue;
+      out.push({ ...base(ctx, id, pkg, pkg.version), fixed: adv.FixedVersion ?? '' });
+    }
+    return out;
+  },
+};
+
+/** trivy's extractKsplice: the 'kspliceN' part of a release. */
+function ksplice(v: string): string {
+  return v.toLowerCase().split('.').find((s) => s.startsWith('ksplice')) ?? '';
+}
+
+/** Oracle 0.44: major release, binary name, ksplice builds only against the same ksplice fixes; no architecture filter. */
+const oracle: OsDriver = {
+  bucket: (os) => `Oracle Linux ${major(os.version)}`,
+  detect(ctx, pkg) {
+    const out: RawVuln[] = [];
+    const release = pkg.release ?? pkg.version.slice(pkg.version.lastIndexOf('-') + 1);
+    for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, pkg.name)) {
+      const fixed = adv.FixedVersion ?? '';
+      if (ksplice(fixed) !== ksplice(release)) continue;
+      if (!rpmLess(pkg.version, fixed)) continue;
+      out.push({ ...base(ctx, id, pkg, pkg.version), fixed });
+    }
+    return out;
+  },
+};
+
+/** Photon 0.44: the release as it is ('3.0'), source name, installed version compared. */
+const photon: OsDriver = {
+  bucket: (os) => `Photon OS ${os.version}`,
+  detect(ctx, pkg) {
+    const out: RawVuln[] = [];
+    for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, srcName(pkg))) {
+      const fixed = adv.FixedVersion ?? '';
+      if (!rpmLess(pkg.version, fixed)) continue;
+      out.push({ ...base(ctx, id, pkg, pkg.version), fixed });
+    }
+    return out;
+  },
+};
+
+/** SUSE 0.44 (SLES and openSUSE Leap only): the release as it is, binary name. */
+function suse(prefix: string): OsDriver {
   return {
-    bucket: bucketOf,
-    detect(db, bucket, pkg) {
-      const ds = db.dataSource(bucket);
+    bucket: (os) => `${prefix} ${os.version}`,
+    detect(ctx, pkg) {
       const out: RawVuln[] = [];
-      for (const [id, adv] of db.osAdvisories(bucket, pkg.name)) {
-        const entries = adv.Entries ?? [{ ...(adv.FixedVersion ? { FixedVersion: adv.FixedVersion } : {}), ...(adv.Arches ? { Arches: adv.Arches } : {}) }];
-        for (const e of entries) {
-          if (e.Arches && e.Arches.length > 0 && pkg.arch && !e.Arches.includes(pkg.arch)) continue;
-          if (!e.FixedVersion || !lessThan('Red Hat', pkg.version, e.FixedVersion)) continue;
-          const vendorIds = e.VendorIds ?? e.VendorIDs;
-          out.push({ id, pkg, installed: pkg.version, fixed: dropZeroEpoch(e.FixedVersion), ...(vendorIds ? { vendorIds } : {}), ...(ds ? { dataSource: ds } : {}) });
-        }
+      for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, pkg.name)) {
+        const fixed = adv.FixedVersion ?? '';
+        if (!rpmLess(pkg.version, fixed)) continue;
+        out.push({ ...base(ctx, id, pkg, pkg.version), fixed });
       }
       return out;
     },
   };
 }
 
-const dropZeroEpoch = (v: string): string => (v.startsWith('0:') ? v.slice(2) : v);
+/** CBL-Mariner 0.44: '1.0.20220122' → '1.0', source name and version, unfixed reported, fix printed without a 0 epoch. */
+const mariner: OsDriver = {
+  bucket: (os) => `CBL-Mariner ${dropPatch(os.version)}`,
+  detect(ctx, pkg) {
+    const out: RawVuln[] = [];
+    const source = srcVersion(pkg);
+    for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, srcName(pkg))) {
+      const v = base(ctx, id, pkg, pkg.version);
+      if (!adv.FixedVersion) {
+        out.push(v);
+        continue;
+      }
+      if (!rpmLess(source, adv.FixedVersion)) continue;
+      v.fixed = rpmString(adv.FixedVersion);
+      out.push(v);
+    }
+    return out;
+  },
+};
 
-/** Red Hat content sets Trivy assumes when an image carries no content manifests. */
+/**
+ * Rocky 0.44: major release, binary name; modular packages are skipped (Rocky's errata lack them);
+ * advisory entries filtered by architecture; no vendor ids.
+ */
+const rocky: OsDriver = {
+  bucket: (os) => `rocky ${major(os.version)}`,
+  detect(ctx, pkg) {
+    if (modularity(pkg)) return [];
+    const out: RawVuln[] = [];
+    for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, pkg.name)) {
+      const entries: TrivyAdvisoryEntry[] = adv.Entries ?? [{ ...(adv.FixedVersion ? { FixedVersion: adv.FixedVersion } : {}), ...(adv.Arches ? { Arches: adv.Arches } : {}) }];
+      for (const e of entries) {
+        if (e.Arches?.length && pkg.arch && !e.Arches.includes(pkg.arch)) continue;
+        const fixed = e.FixedVersion ?? '';
+        if (!rpmLess(pkg.version, fixed)) continue;
+        out.push({ ...base(ctx, id, pkg, pkg.version), fixed: rpmString(fixed) });
+      }
+    }
+    return out;
+  },
+};
+
+/** Alma 0.44: major release; modular packages looked up as 'module:stream::name'; `.module_el` builds without a label skipped. */
+const alma: OsDriver = {
+  bucket: (os) => `alma ${major(os.version)}`,
+  detect(ctx, pkg) {
+    const label = modularity(pkg);
+    if (!label && (pkg.release ?? pkg.version).includes('.module_el')) return [];
+    const out: RawVuln[] = [];
+    for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, modularName(pkg.name, label))) {
+      const fixed = adv.FixedVersion ?? '';
+      if (!rpmLess(pkg.version, fixed)) continue;
+      out.push({ ...base(ctx, id, pkg, pkg.version), fixed: rpmString(fixed) });
+    }
+    return out;
+  },
+};
+
+/** Red Hat content sets Trivy assumes when the image carries no content manifests (its defaultContentSets). */
 const DEFAULT_CONTENT_SETS: Record<string, string[]> = {
   '6': ['rhel-6-server-rpms', 'rhel-6-server-extras-rpms'],
   '7': ['rhel-7-server-rpms', 'rhel-7-server-extras-rpms'],
@@ -116,33 +329,45 @@ const DEFAULT_CONTENT_SETS: Record<string, string[]> = {
   '9': ['rhel-9-for-x86_64-baseos-rpms', 'rhel-9-for-x86_64-appstream-rpms'],
 };
 
-/** RHEL and CentOS: 'Red Hat' bucket, entries whose CPEs intersect the image's content sets. */
+/**
+ * RHEL and CentOS 0.44: the 'Red Hat' bucket; an advisory entry applies when its CPE indices meet
+ * those of the image's content sets (the RHEL N defaults; Trivy reads content manifests only from
+ * container images); one advisory per CVE of an entry; architecture filter unless noarch; several
+ * RHSAs fixing one CVE fold into one row with the newest fix; `.remi` builds are skipped.
+ */
 const redHat: OsDriver = {
   bucket: () => 'Red Hat',
-  detect(db, bucket, pkg, os) {
-    const cpes = db.redHatCpeIndices(DEFAULT_CONTENT_SETS[major(os.version)] ?? [], []);
+  detect(ctx, pkg) {
+    if ((pkg.release ?? pkg.version).endsWith('.remi')) return [];
+    const contentSets = pkg.extra?.['contentSets'] !== undefined ? pkg.extra['contentSets'].split(',').filter(Boolean) : (DEFAULT_CONTENT_SETS[major(ctx.os.version)] ?? []);
+    const nvr = pkg.extra?.['nvr'];
+    const cpes = ctx.db.redHatCpeIndices(contentSets, nvr ? [nvr] : []);
     const uniq = new Map<string, RawVuln>();
-    for (const [advId, adv] of db.osAdvisories(bucket, pkg.name)) {
+    for (const [advId, adv] of ctx.db.osAdvisories(ctx.bucket, modularName(pkg.name, modularity(pkg)))) {
       for (const entry of adv.Entries ?? []) {
         if (!(entry.Affected ?? []).some((i) => cpes.has(i))) continue;
-        if (entry.Arches && entry.Arches.length > 0 && pkg.arch !== 'noarch' && pkg.arch && !entry.Arches.includes(pkg.arch)) continue;
-        for (const cve of entry.Cves ?? [{}]) {
+        if (entry.Arches?.length && pkg.arch !== 'noarch' && !entry.Arches.includes(pkg.arch ?? '')) continue;
+        for (const cve of entry.Cves ?? []) {
           const isCve = advId.startsWith('CVE-');
-          const id = isCve ? advId : (cve.ID ?? advId);
-          const s = sev(cve.Severity);
-          const v: RawVuln = { id, pkg, installed: pkg.version, ...(entry.Status ? { status: entry.Status } : {}), ...(s ? { severity: s } : { severity: 'UNKNOWN' as const }), severitySource: 'redhat' };
+          const id = isCve ? advId : (cve.ID ?? '');
+          const v: RawVuln = { id, pkg, installed: pkg.version, severity: sev(cve.Severity) ?? 'UNKNOWN', severitySource: 'redhat' };
+          if (entry.Status) v.status = entry.Status;
           if (!entry.FixedVersion) {
             if (!uniq.has(id)) uniq.set(id, v);
             continue;
           }
-          const fixed = dropZeroEpoch(entry.FixedVersion);
-          if (!lessThan('Red Hat', pkg.version, fixed)) continue;
+          if (!rpmLess(pkg.version, entry.FixedVersion)) continue;
+          const fixed = rpmString(entry.FixedVersion);
           const vendorIds = isCve ? [] : [advId];
           const prev = uniq.get(id);
           if (prev) {
-            prev.vendorIds = [...(prev.vendorIds ?? []), ...vendorIds];
-            if (!prev.fixed || lessThan('Red Hat', prev.fixed, fixed)) prev.fixed = fixed;
-          } else uniq.set(id, { ...v, fixed, ...(vendorIds.length ? { vendorIds } : {}) });
+            prev.vendorIds = [...new Set([...(prev.vendorIds ?? []), ...vendorIds])];
+            if (!prev.fixed || rpmLess(prev.fixed, fixed)) prev.fixed = fixed;
+          } else {
+            if (vendorIds.length) v.vendorIds = vendorIds;
+            v.fixed = fixed;
+            uniq.set(id, v);
+          }
         }
       }
     }
@@ -150,119 +375,115 @@ const redHat: OsDriver = {
   },
 };
 
-/** Alpine: origin package, fixed advisories only (Trivy does not report unfixed Alpine advisories). */
-const alpine: OsDriver = {
-  bucket: (os) => (os.version.includes('edge') ? 'alpine edge' : `alpine ${majorMinor(os.version)}`),
-  detect(db, bucket, pkg) {
-    const ds = db.dataSource(bucket);
-    const out: RawVuln[] = [];
-    for (const [id, adv] of db.osAdvisories(bucket, srcName(pkg))) {
-      if (!adv.FixedVersion || !lessThan('Alpine', srcVersion(pkg), adv.FixedVersion)) continue;
-      out.push({ id, pkg, installed: pkg.version, fixed: adv.FixedVersion, ...(adv.VendorIDs ? { vendorIds: adv.VendorIDs } : {}), ...(ds ? { dataSource: ds } : {}) });
-    }
-    return out;
-  },
-};
-
-const amazonBucket = (os: OsInfo): string => {
-  const v = os.version.split(/\s+/)[0] ?? '';
-  return `amazon linux ${['2', '2022', '2023'].includes(v) ? v : '1'}`;
-};
-
-const suseBucket = (os: OsInfo): string => {
-  if (os.family === 'opensuse.tumbleweed') return 'openSUSE Tumbleweed';
-  if (os.family === 'opensuse.leap') return `openSUSE Leap ${os.version}`;
-  if (os.family === 'suse linux enterprise micro') return `SUSE Linux Enterprise Micro ${os.version}`;
-  return `SUSE Linux Enterprise ${os.version}`;
-};
-
-/** The driver table: OS family → how Trivy detects. */
+/**
+ * Trivy 0.44.1's driver table. Families it does not list (Fedora, openSUSE Tumbleweed, SUSE Linux
+ * Enterprise Micro, Azure Linux) are "unsupported os": their OS packages get no findings.
+ */
 const OS_DRIVERS: Partial<Record<OsInfo['family'], OsDriver>> = {
   alpine,
-  debian: debianLike('debian'),
-  ubuntu: debianLike('ubuntu'),
+  wolfi: apkRolling('wolfi'),
+  chainguard: apkRolling('chainguard'),
+  debian,
+  ubuntu,
   redhat: redHat,
   centos: redHat,
-  rocky: archEntries((os) => `rocky ${major(os.version)}`),
-  alma: archEntries((os) => `alma ${major(os.version)}`),
-  amazon: binaryRpm(amazonBucket),
-  oracle: binaryRpm((os) => `Oracle Linux ${major(os.version)}`),
-  photon: binaryRpm((os) => `Photon OS ${majorMinor(os.version)}`),
-  'cbl-mariner': binaryRpm((os) => `CBL-Mariner ${majorMinor(os.version)}`, { unfixed: true, bySource: true }),
-  'opensuse.leap': binaryRpm(suseBucket),
-  'opensuse.tumbleweed': binaryRpm(suseBucket),
-  'suse linux enterprise server': binaryRpm(suseBucket),
-  'suse linux enterprise micro': binaryRpm(suseBucket),
+  rocky,
+  alma,
+  amazon,
+  oracle,
+  photon,
+  'cbl-mariner': mariner,
+  'opensuse.leap': suse('openSUSE Leap'),
+  'suse linux enterprise server': suse('SUSE Linux Enterprise'),
 };
 
-/** Language package types → trivy-db ecosystem prefix and the comparator used for its constraints. */
-const LANG: Partial<Record<PackageType, { ecosystem: string; versions: string }>> = {
-  'node-pkg': { ecosystem: 'npm', versions: 'npm' },
-  npm: { ecosystem: 'npm', versions: 'npm' },
-  yarn: { ecosystem: 'npm', versions: 'npm' },
-  pnpm: { ecosystem: 'npm', versions: 'npm' },
-  'python-pkg': { ecosystem: 'pip', versions: 'PyPI' },
-  pip: { ecosystem: 'pip', versions: 'PyPI' },
-  poetry: { ecosystem: 'pip', versions: 'PyPI' },
-  pipenv: { ecosystem: 'pip', versions: 'PyPI' },
-  gobinary: { ecosystem: 'go', versions: 'Go' },
-  gomod: { ecosystem: 'go', versions: 'Go' },
-  jar: { ecosystem: 'maven', versions: 'Maven' },
-  pom: { ecosystem: 'maven', versions: 'Maven' },
-  gemspec: { ecosystem: 'rubygems', versions: 'RubyGems' },
-  bundler: { ecosystem: 'rubygems', versions: 'RubyGems' },
-  cargo: { ecosystem: 'cargo', versions: 'crates.io' },
-  composer: { ecosystem: 'composer', versions: 'Packagist' },
-  nuget: { ecosystem: 'nuget', versions: 'NuGet' },
+/** Whether Trivy 0.44.1 matches OS packages of this family at all. */
+export function trivySupportsOs(family: OsInfo['family']): boolean {
+  return OS_DRIVERS[family] !== undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// language packages (Trivy's pkg/detector/library)
+
+interface LangDriver {
+  /** trivy-db ecosystem: the root buckets `<ecosystem>::<source>` it reads. */
+  ecosystem: string;
+  match: Matcher;
+}
+
+const NPM: LangDriver = { ecosystem: 'npm', match: npmMatch };
+const PIP: LangDriver = { ecosystem: 'pip', match: pep440Match };
+const GEM: LangDriver = { ecosystem: 'rubygems', match: rubygemsMatch };
+const generic = (ecosystem: string): LangDriver => ({ ecosystem, match: genericMatch });
+
+/** Trivy's library.NewDriver: package type → ecosystem and comparer. */
+const LANG: Readonly<Record<string, LangDriver>> = {
+  bundler: GEM,
+  gemspec: GEM,
+  'rust-binary': generic('cargo'),
+  cargo: generic('cargo'),
+  composer: generic('composer'),
+  gobinary: generic('go'),
+  gomod: generic('go'),
+  jar: { ecosystem: 'maven', match: mavenMatch },
+  pom: { ecosystem: 'maven', match: mavenMatch },
+  gradle: { ecosystem: 'maven', match: mavenMatch },
+  npm: NPM,
+  yarn: NPM,
+  pnpm: NPM,
+  'node-pkg': NPM,
+  javascript: NPM,
+  nuget: generic('nuget'),
+  'dotnet-core': generic('nuget'),
+  pipenv: PIP,
+  poetry: PIP,
+  pip: PIP,
+  'python-pkg': PIP,
+  pub: generic('pub'),
+  hex: generic('erlang'),
+  conan: generic('conan'),
+  swift: generic('swift'),
+  cocoapods: GEM,
 };
 
-/** trivy-db's NormalizePkgName. */
+/** trivy-db's NormalizePkgName: PyPI names lower-cased with '_' as '-'. */
 function normalizeName(ecosystem: string, name: string): string {
-  if (ecosystem === 'pip') return name.toLowerCase().replace(/[_.]/g, '-');
-  if (ecosystem === 'nuget' || ecosystem === 'composer') return name.toLowerCase();
+  if (ecosystem === 'pip') return name.toLowerCase().replaceAll('_', '-');
   return name;
 }
 
-/** Go versions: Trivy's generic comparer ignores a leading v; ours needs one. */
-function goCompare(a: string, b: string): number {
-  const v = (s: string): string => (s.startsWith('v') ? s : `v${s}`);
-  return compareVersions('Go', v(a), v(b));
+/** Trivy's createFixedVersions: patched versions, else the `< X` bounds of the vulnerable ranges. */
+function fixedVersions(patched: readonly string[], vulnerable: readonly string[]): string {
+  if (patched.length > 0) return [...new Set(patched)].join(', ');
+  const bounds: string[] = [];
+  for (const v of vulnerable) {
+    for (const part of v.split(',')) {
+      const s = part.trim();
+      if (s.startsWith('<') && !s.startsWith('<=')) bounds.push(s.slice(1).trim());
+    }
+  }
+  return [...new Set(bounds)].join(', ');
 }
 
 function detectLang(db: TrivyDb, pkg: Package): RawVuln[] {
   const lang = LANG[pkg.type];
   if (!lang) return [];
-  const cmp: Compare = lang.ecosystem === 'go' ? goCompare : safeCmp(lang.versions);
+  // GetAdvisories walks every `<ecosystem>::` bucket in key order into a map keyed by advisory id: the last bucket wins.
+  const byId = new Map<string, { bucket: string; adv: { PatchedVersions?: string[]; VulnerableVersions?: string[]; UnaffectedVersions?: string[] } }>();
+  for (const a of db.langAdvisories(lang.ecosystem, normalizeName(lang.ecosystem, pkg.name))) byId.set(a.id, { bucket: a.bucket, adv: a.adv });
   const out: RawVuln[] = [];
-  const seen = new Set<string>();
-  for (const { bucket, id, adv } of db.langAdvisories(lang.ecosystem, normalizeName(lang.ecosystem, pkg.name))) {
-    if (!isVulnerable(pkg.version, adv.VulnerableVersions ?? [], [...(adv.PatchedVersions ?? []), ...(adv.UnaffectedVersions ?? [])], lang.ecosystem, cmp)) continue;
-    if (seen.has(id)) continue;
-    seen.add(id);
+  for (const [id, { bucket, adv }] of byId) {
+    if (!isVulnerable(pkg.version, adv, lang.match)) continue;
+    const v: RawVuln = { id, pkg, installed: pkg.version, fixed: fixedVersions(adv.PatchedVersions ?? [], adv.VulnerableVersions ?? []) };
     const ds = db.dataSource(bucket);
-    const fixed = fixedVersions(adv.PatchedVersions ?? [], adv.VulnerableVersions ?? []);
-    out.push({ id, pkg, installed: pkg.version, ...(fixed ? { fixed } : {}), ...(ds ? { dataSource: ds } : {}) });
+    if (ds) v.dataSource = ds;
+    out.push(v);
   }
   return out;
 }
 
-/** Trivy's compare.IsVulnerable. */
-function isVulnerable(version: string, vulnerable: readonly string[], secure: readonly string[], eco: string, cmp: Compare): boolean {
-  let matched = false;
-  if (vulnerable.length > 0) {
-    matched = satisfiesAny(version, vulnerable, eco, cmp);
-    if (!matched) return false;
-  }
-  const sec = secure.filter((s) => s.trim() !== '');
-  if (sec.length === 0) return matched;
-  return !satisfiesAny(version, sec, eco, cmp);
-}
-
-/** Trivy's createFixedVersions: patched versions, else the `< X` bounds of the vulnerable ranges. */
-function fixedVersions(patched: readonly string[], vulnerable: readonly string[]): string {
-  const list = patched.length > 0 ? [...patched] : vulnerable.flatMap((v) => v.split(',').map((s) => s.trim()).filter((s) => s.startsWith('<') && !s.startsWith('<=')).map((s) => s.slice(1).trim()));
-  return [...new Set(list)].join(', ');
-}
+// ---------------------------------------------------------------------------------------------------
+// FillInfo and the result filter
 
 /** Trivy's getPrimaryURL. */
 function primaryUrl(id: string, refs: readonly string[], source: string | undefined): string | undefined {
@@ -283,48 +504,40 @@ function primaryUrl(id: string, refs: readonly string[], source: string | undefi
   return undefined;
 }
 
+/** Trivy's local scanner: a fixed version makes it `fixed`; else the advisory's status; else `affected`. */
 function toStatus(raw: RawVuln): FindingStatus {
-  const s = raw.status ? TRIVY_STATUSES[raw.status] : undefined;
-  if (!s || s === 'unknown') return raw.fixed ? 'fixed' : 'affected';
-  return s === 'not_affected' ? 'unknown' : s;
+  if (raw.fixed) return 'fixed';
+  const s = raw.status !== undefined ? TRIVY_STATUSES[raw.status] : undefined;
+  if (!s || s === 'unknown') return 'affected';
+  return s === 'fixed' ? 'fixed' : s;
 }
 
-/** Trivy's FillInfo: vulnerability details, vendor-first severity and its source. */
-function fill(db: TrivyDb, raw: RawVuln): Finding {
-  const vuln: TrivyVulnerability = db.vulnerability(raw.id) ?? {};
-  const source = raw.dataSource?.ID;
-  const vendor: Record<string, Severity> = {};
-  for (const [k, n] of Object.entries(vuln.VendorSeverity ?? {})) vendor[k] = TRIVY_SEVERITIES[n] ?? 'UNKNOWN';
-  let severity: Severity;
-  let severitySource: string;
-  if (raw.severitySource) {
-    severity = raw.severity ?? 'UNKNOWN';
-    severitySource = raw.severitySource;
-    vendor[severitySource] = severity;
-  } else if (source && vendor[source]) {
-    severity = vendor[source];
-    severitySource = source;
-  } else if (vendor['nvd']) {
-    severity = vendor['nvd'];
-    severitySource = 'nvd';
-  } else {
-    severity = (TRIVY_SEVERITIES as readonly string[]).includes(vuln.Severity ?? '') ? (vuln.Severity as Severity) : 'UNKNOWN';
-    severitySource = '';
-  }
+function cvssOf(vuln: TrivyVulnerability): Record<string, CvssEntry> {
   const cvss: Record<string, CvssEntry> = {};
   for (const [k, c] of Object.entries(vuln.CVSS ?? {})) {
+    if (!c || typeof c !== 'object') continue;
     cvss[k] = {
       ...(c.V2Vector ? { v2Vector: c.V2Vector } : {}),
-      ...(c.V2Score !== undefined ? { v2Score: c.V2Score } : {}),
+      ...(typeof c.V2Score === 'number' ? { v2Score: c.V2Score } : {}),
       ...(c.V3Vector ? { v3Vector: c.V3Vector } : {}),
-      ...(c.V3Score !== undefined ? { v3Score: c.V3Score } : {}),
+      ...(typeof c.V3Score === 'number' ? { v3Score: c.V3Score } : {}),
       ...(c.V40Vector ? { v40Vector: c.V40Vector } : {}),
-      ...(c.V40Score !== undefined ? { v40Score: c.V40Score } : {}),
+      ...(typeof c.V40Score === 'number' ? { v40Score: c.V40Score } : {}),
     };
   }
-  const score: number | undefined = (source ? cvss[source]?.v3Score : undefined) ?? cvss['nvd']?.v3Score;
-  const url = primaryUrl(raw.id, vuln.References ?? [], source);
-  return {
+  return cvss;
+}
+
+const isTrivySeverity = (s: unknown): s is Severity => typeof s === 'string' && (TRIVY_SEVERITIES as readonly string[]).includes(s);
+
+/**
+ * Trivy's FillInfo. Without a `vulnerability` record Trivy keeps the row as the driver made it: no
+ * title, no PrimaryURL, the driver's severity (or UNKNOWN) and SeveritySource.
+ */
+function fill(db: TrivyDb, raw: RawVuln): Finding {
+  const vuln = db.vulnerability(raw.id);
+  const source = raw.dataSource?.ID;
+  const finding: Finding = {
     advisoryId: raw.id,
     aliases: raw.vendorIds ?? [],
     ...(raw.vendorIds?.length ? { vendorIds: raw.vendorIds } : {}),
@@ -332,20 +545,48 @@ function fill(db: TrivyDb, raw: RawVuln): Finding {
     installedVersion: raw.installed,
     ...(raw.fixed ? { fixedVersion: raw.fixed } : {}),
     status: toStatus(raw),
-    severity,
-    ...(score !== undefined ? { score } : {}),
-    severitySource,
-    ...(Object.keys(vendor).length ? { vendorSeverity: vendor } : {}),
-    ...(Object.keys(cvss).length ? { cvss } : {}),
-    ...(vuln.Title ? { title: vuln.Title } : {}),
-    ...(vuln.Description ? { description: vuln.Description } : {}),
-    ...(url ? { url } : {}),
-    ...(vuln.References?.length ? { references: vuln.References } : {}),
-    ...(raw.dataSource ? { dataSource: { id: raw.dataSource.ID ?? '', name: raw.dataSource.Name, url: raw.dataSource.URL } } : {}),
-    ...(vuln.PublishedDate ? { publishedDate: vuln.PublishedDate } : {}),
-    ...(vuln.LastModifiedDate ? { lastModifiedDate: vuln.LastModifiedDate } : {}),
-    ...(vuln.CweIDs?.length ? { cweIds: vuln.CweIDs } : {}),
+    severity: raw.severity ?? 'UNKNOWN',
+    severitySource: raw.severitySource ?? '',
+    ...(raw.dataSource ? { dataSource: { id: raw.dataSource.ID ?? '', name: raw.dataSource.Name ?? '', url: raw.dataSource.URL ?? '' } } : {}),
   };
+  if (!vuln) return finding;
+  const vendor: Record<string, Severity> = {};
+  for (const [k, n] of Object.entries(vuln.VendorSeverity ?? {})) vendor[k] = sev(n) ?? 'UNKNOWN';
+  let severity: Severity;
+  let severitySource: string;
+  if (source && vendor[source] !== undefined) {
+    severity = vendor[source];
+    severitySource = source;
+  } else if (vendor['nvd'] !== undefined) {
+    severity = vendor['nvd'];
+    severitySource = 'nvd';
+  } else {
+    severity = isTrivySeverity(vuln.Severity) ? vuln.Severity : 'UNKNOWN';
+    severitySource = '';
+  }
+  if (raw.severitySource) {
+    // package-specific severity (Debian, Red Hat) wins and is stored among the vendor severities
+    severity = raw.severity ?? 'UNKNOWN';
+    severitySource = raw.severitySource;
+    vendor[severitySource] = severity;
+  }
+  finding.severity = severity;
+  finding.severitySource = severitySource;
+  const cvss = cvssOf(vuln);
+  const score = (source ? cvss[source]?.v3Score : undefined) ?? cvss['nvd']?.v3Score;
+  if (score !== undefined) finding.score = score;
+  if (Object.keys(vendor).length) finding.vendorSeverity = vendor;
+  if (Object.keys(cvss).length) finding.cvss = cvss;
+  if (vuln.Title) finding.title = vuln.Title;
+  if (vuln.Description) finding.description = vuln.Description;
+  const refs = Array.isArray(vuln.References) ? vuln.References.filter((r): r is string => typeof r === 'string') : [];
+  const url = primaryUrl(raw.id, refs, source);
+  if (url) finding.url = url;
+  if (refs.length) finding.references = refs;
+  if (vuln.PublishedDate) finding.publishedDate = vuln.PublishedDate;
+  if (vuln.LastModifiedDate) finding.lastModifiedDate = vuln.LastModifiedDate;
+  if (vuln.CweIDs?.length) finding.cweIds = vuln.CweIDs;
+  return finding;
 }
 
 const SEV_ORDER: Record<Severity, number> = { CRITICAL: 4, HIGH: 3, MEDIUM: 2, LOW: 1, UNKNOWN: 0 };
@@ -359,21 +600,55 @@ export function compareTrivyOrder(a: Finding, b: Finding): number {
   return a.advisoryId < b.advisoryId ? -1 : a.advisoryId > b.advisoryId ? 1 : 0;
 }
 
-export function matchTrivy(inventory: Inventory, db: TrivyDb): { findings: Finding[]; notes: string[] } {
+/**
+ * Trivy's result filter keeps one row per (result, vulnerability, package name, installed version,
+ * package path); of two, the one with the greater fixed version (string order), as its shouldOverwrite.
+ */
+function dedupe(findings: Finding[]): Finding[] {
+  const out = new Map<string, Finding>();
+  for (const f of findings) {
+    const osPkg = f.package.type === 'apk' || f.package.type === 'deb' || f.package.type === 'rpm';
+    const key = JSON.stringify([osPkg ? '' : (f.package.filePath ?? ''), f.advisoryId, f.package.name, f.installedVersion]);
+    const old = out.get(key);
+    if (!old || (old.fixedVersion ?? '') < (f.fixedVersion ?? '')) out.set(key, f);
+  }
+  return [...out.values()];
+}
+
+export interface MatchTrivyOptions {
+  /** The clock for end-of-life (Trivy's EOSL). */
+  now?: Date;
+}
+
+const isOsPackage = (p: Package): boolean => p.type === 'apk' || p.type === 'deb' || p.type === 'rpm';
+
+/**
+ * Match an inventory against a Trivy DB. Sets `inventory.os.eosl` as Trivy's Metadata.OS.EOSL.
+ * Notes say what could not be checked (unsupported OS, a release the DB has no advisories for).
+ */
+export function matchTrivy(inventory: Inventory, db: TrivyDb, opts: MatchTrivyOptions = {}): { findings: Finding[]; notes: string[] } {
   const notes: string[] = [];
   const raws: RawVuln[] = [];
   const os = inventory.os;
-  const osPkgs = inventory.packages.filter((p) => p.type === 'apk' || p.type === 'deb' || p.type === 'rpm');
+  // Trivy leaves gpg-pubkey out: its "version" is a key id.
+  const osPkgs = inventory.packages.filter((p) => isOsPackage(p) && p.name !== 'gpg-pubkey' && p.extra?.['pseudo'] !== 'gpg-pubkey');
+  if (os) {
+    const eosl = trivyEosl(os, opts.now ?? new Date());
+    if (eosl !== undefined) os.eosl = eosl;
+  }
   if (os && osPkgs.length > 0) {
     const driver = OS_DRIVERS[os.family];
-    if (!driver) notes.push(`OS ${os.family} ${os.version} is not supported by the Trivy DB: its ${osPkgs.length} packages were not checked`);
+    if (!driver) notes.push(`Trivy DB: ${os.family} ${os.version} is not supported by Trivy's data: its ${osPkgs.length} OS packages were not checked`);
     else {
       const bucket = driver.bucket(os);
-      if (!db.rootBuckets().includes(bucket)) notes.push(`the Trivy DB has no advisories for ${os.family} ${os.version} (bucket '${bucket}'): OS packages were not checked`);
-      else for (const p of osPkgs) raws.push(...driver.detect(db, bucket, p, os));
+      if (!db.rootBuckets().includes(bucket)) notes.push(`Trivy DB: no advisories for ${os.family} ${os.version} (bucket '${bucket}'): its OS packages were not checked`);
+      else {
+        const ctx: DriverCtx = { db, bucket, os, ds: db.dataSource(bucket) };
+        for (const p of osPkgs) raws.push(...driver.detect(ctx, p));
+      }
     }
   } else if (osPkgs.length > 0) notes.push(`no OS release found: ${osPkgs.length} OS packages were not checked`);
   for (const p of inventory.packages) if (LANG[p.type]) raws.push(...detectLang(db, p));
-  const findings = raws.map((r) => fill(db, r)).sort(compareTrivyOrder);
+  const findings = dedupe(raws.map((r) => fill(db, r))).sort(compareTrivyOrder);
   return { findings, notes };
 }

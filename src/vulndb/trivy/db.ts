@@ -164,8 +164,9 @@ export class TrivyDb {
     for (const e of b.entries()) {
       if (e.isBucket || !e.value) continue;
       const id = e.key.toString('utf8');
-      const adv = parseJson<TrivyOsAdvisory>(e.value, `advisory ${bucket}/${pkg}/${id}`, this.#bolt.path);
-      if (adv) out.push([id, adv]);
+      const adv = parseJson<unknown>(e.value, `advisory ${bucket}/${pkg}/${id}`, this.#bolt.path);
+      // A null value (an advisory with no fields) reads as an empty advisory, as Go's json.Unmarshal leaves it.
+      out.push([id, adv !== null && typeof adv === 'object' && !Array.isArray(adv) ? (adv as TrivyOsAdvisory) : {}]);
     }
     return out;
   }
@@ -181,8 +182,8 @@ export class TrivyDb {
       for (const e of b.entries()) {
         if (e.isBucket || !e.value) continue;
         const id = e.key.toString('utf8');
-        const adv = parseJson<TrivyLangAdvisory>(e.value, `advisory ${name}/${pkg}/${id}`, this.#bolt.path);
-        if (adv) out.push({ bucket: name, id, adv });
+        const adv = parseJson<unknown>(e.value, `advisory ${name}/${pkg}/${id}`, this.#bolt.path);
+        out.push({ bucket: name, id, adv: adv !== null && typeof adv === 'object' && !Array.isArray(adv) ? (adv as TrivyLangAdvisory) : {} });
       }
     }
     return out;
