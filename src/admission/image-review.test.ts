@@ -215,6 +215,17 @@ describe('ImageReview: mixed pods and failures', () => {
     assert.equal(open.response.status.allowed, true);
   });
 
+  it('a lookup answering garbage is a scan error; one echoing another image name still names the image as written', async () => {
+    const garbage = (async () => ({ state: 'done' })) as unknown as ImageLookup;
+    const g = await review(JSON.parse(SEED_BODY), garbage);
+    assert.equal(g.decision.code, 'scan-error');
+    assert.equal(g.response.status.allowed, false);
+    const renamed: ImageLookup = async (image) => ({ state: 'scanned', image: `docker.io/library/${image}`, digest: DIGEST_A, findings: [], fromCache: false });
+    const r = await review(JSON.parse(SEED_BODY), renamed);
+    assert.deepEqual(r.response.status.results.map((x) => x.image), ['alpine:3.22', 'nginx:latest']);
+    assert.equal(r.response.status.allowed, true);
+  });
+
   it('a lookup slower than the deadline is pending: "scan in progress, retry", answered in time', async () => {
     const never: ImageLookup = (image) => new Promise((resolve) => setTimeout(() => resolve({ state: 'scanned', image, digest: DIGEST_A, findings: [], fromCache: false }), 5000).unref());
     const t0 = Date.now();

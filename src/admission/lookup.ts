@@ -17,8 +17,9 @@ export async function boundedLookup(lookup: ImageLookup, image: string, ctx: Loo
   });
   const call = (async (): Promise<ImageCheck> => {
     try {
-      const r = await lookup(image, ctx);
-      return isCheck(r, image) ? r : { state: 'error', image, code: 'LOOKUP_INVALID', reason: 'internal error (invalid lookup result)' };
+      const r: unknown = await lookup(image, ctx);
+      // The verdict names the image as written in the pod, whatever the lookup echoes.
+      return isCheck(r) ? { ...r, image } : { state: 'error', image, code: 'LOOKUP_INVALID', reason: 'internal error (invalid lookup result)' };
     } catch {
       // Never send exception text: the server logs its own errors; the client gets a curated line.
       return { state: 'error', image, code: 'LOOKUP_FAILED', reason: 'internal error' };
@@ -31,12 +32,14 @@ export async function boundedLookup(lookup: ImageLookup, image: string, ctx: Loo
   }
 }
 
-function isCheck(r: unknown, image: string): r is ImageCheck {
+function isCheck(r: unknown): r is ImageCheck {
   if (typeof r !== 'object' || r === null) return false;
-  const c = r as { state?: unknown; image?: unknown; digest?: unknown; findings?: unknown };
-  if (c.image !== image) return false;
+  const c = r as { state?: unknown; digest?: unknown; findings?: unknown; code?: unknown; reason?: unknown };
+  if (c.digest !== undefined && typeof c.digest !== 'string') return false;
   if (c.state === 'scanned') return typeof c.digest === 'string' && Array.isArray(c.findings);
-  return c.state === 'pending' || c.state === 'error';
+  if (c.state === 'pending') return typeof c.reason === 'string';
+  if (c.state === 'error') return typeof c.code === 'string' && typeof c.reason === 'string';
+  return false;
 }
 
 function safeEvaluate(check: ImageCheck, namespace: string | undefined, policy: Policy, now: Date): ImageVerdict {
