@@ -10,5 +10,6 @@ export function zodProblem(err: z.ZodError): string {
     .replace(/\.\[/g, '[');
   const msg = issue.message.replace(/[\r\n]+/g, ' ').slice(0, 200);
   const more = err.issues.length > 1 ? ` (and ${err.issues.length - 1} more)` : '';
-  return `${path ? `${path}: ` : ''}${msg}${more}`;
+  // eslint-disable-next-line no-control-regex
+  return `${path ? `${path}: ` : ''}${msg}${more}`.replace(/[\x00-\x1f\x7f]/g, '?');
 }

@@ -78,6 +78,15 @@ const registryList = stringList.transform((list, ctx): string[] => {
   return out;
 });
 
+/** Date.parse accepts 2025-02-30 (as March 2): check the calendar day too. */
+function realDate(s: string): boolean {
+  const t = Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s);
+  if (Number.isNaN(t)) return false;
+  const [y, m, d] = s.slice(0, 10).split('-').map(Number);
+  const probe = new Date(Date.UTC(y ?? 0, (m ?? 1) - 1, d ?? 0));
+  return probe.getUTCFullYear() === y && probe.getUTCMonth() === (m ?? 1) - 1 && probe.getUTCDate() === d;
+}
+
 const isoDate = z.union([z.string(), z.date()]).transform((v, ctx): string => {
   if (v instanceof Date) {
     if (Number.isNaN(v.getTime())) {
@@ -87,8 +96,9 @@ const isoDate = z.union([z.string(), z.date()]).transform((v, ctx): string => {
     return v.toISOString();
   }
   const s = v.trim();
-  if (!/^\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.test(s) || Number.isNaN(Date.parse(s))) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not an ISO 8601 date (2025-06-30 or 2025-06-30T12:00:00Z)` });
+  // A time needs a zone: the same file must mean the same instant on every server.
+  if (!/^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2}))?$/.test(s) || !realDate(s)) {
+    ctx.addIssue({ code: 'custom', message: `"${v.slice(0, 64)}" is not an ISO 8601 date (2025-06-30, or 2025-06-30T12:00:00Z with a zone)` });
     return z.NEVER;
   }
   return s;

@@ -61,6 +61,8 @@ policy:
       [{ registries: { allow: ['ghcr.io/Acme'] } }, /not a valid repository path/],
       [{ registries: { deny: ['bad_host.io'] } }, /not a valid registry host/],
       [{ exceptions: [{ id: 'CVE-1', reason: 'x', expires: 'next week' }] }, /exceptions\[0\]\.expires: "next week" is not an ISO 8601 date/],
+      [{ exceptions: [{ id: 'CVE-1', reason: 'x', expires: '2025-06-30T12:00:00' }] }, /with a zone/],
+      [{ exceptions: [{ id: 'CVE-1', reason: 'x', expires: '2025-02-30' }] }, /not an ISO 8601 date/],
       [{ exceptions: [{ id: 'CVE-1' }] }, /exceptions\[0\]\.reason/],
       [{ exceptions: [{ id: 'CVE-1', reason: 'x', image: 'typo' }] }, /exceptions\[0\]/],
       [{ mode: 'block' }, /mode/],
