@@ -15,6 +15,7 @@
 import type { ScanReport } from '../domain/index.ts';
 import { UserError } from '../shared/errors.ts';
 import { writeCycloneDx } from './cyclonedx.ts';
+import { writeSpdxJson } from './spdx.ts';
 import { writeTrivyJson } from './trivy-json.ts';
 import type { FormatId, RenderOptions, Writer } from './types.ts';
 
@@ -30,7 +31,7 @@ export const writers: Record<FormatId, Writer> = {
   json: writeTrivyJson,
   sarif: notYet('sarif'),
   cyclonedx: writeCycloneDx,
-  'spdx-json': notYet('spdx-json'),
+  'spdx-json': writeSpdxJson,
 };
 
 /** Every format id, in the order help texts list them. */
