@@ -91,7 +91,11 @@ function reportError(err: unknown, debug: boolean): number {
   if (err instanceof PolicyViolation) return err.exitCode;
   const msg = describeError(err);
   process.stderr.write(`error: ${msg}\n`);
-  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  else if (!(err instanceof ScannerError)) process.stderr.write('(run with --debug for details)\n');
+  if (debug && err instanceof Error) {
+    // the whole cause chain, innermost last
+    for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+      process.stderr.write(`${depth ? 'caused by: ' : ''}${e.stack ?? e.message}\n`);
+    }
+  } else if (!(err instanceof ScannerError)) process.stderr.write('(run with --debug for details)\n');
   return 1;
 }
