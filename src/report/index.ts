@@ -15,6 +15,7 @@
 import type { ScanReport } from '../domain/index.ts';
 import { UserError } from '../shared/errors.ts';
 import { writeCycloneDx } from './cyclonedx.ts';
+import { writeSarif } from './sarif.ts';
 import { writeSpdxJson } from './spdx.ts';
 import { writeTrivyJson } from './trivy-json.ts';
 import type { FormatId, RenderOptions, Writer } from './types.ts';
@@ -29,7 +30,7 @@ const notYet =
 export const writers: Record<FormatId, Writer> = {
   table: notYet('table'),
   json: writeTrivyJson,
-  sarif: notYet('sarif'),
+  sarif: writeSarif,
   cyclonedx: writeCycloneDx,
   'spdx-json': writeSpdxJson,
 };

@@ -21,6 +21,8 @@ export interface RenderOptions {
    * layer), so `trivy sbom` matches Debian/Ubuntu/Alpine packages by their source package.
    */
   compat?: 'trivy';
+  /** sarif: the project's home page for tool.driver.informationUri (left out when not given). */
+  informationUri?: string;
   /** table: terminal width for truncating titles (default 120; 0 = never truncate). */
   width?: number;
 }
