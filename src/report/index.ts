@@ -17,6 +17,7 @@ import { UserError } from '../shared/errors.ts';
 import { writeCycloneDx } from './cyclonedx.ts';
 import { writeSarif } from './sarif.ts';
 import { writeSpdxJson } from './spdx.ts';
+import { writeTable } from './table.ts';
 import { writeTrivyJson } from './trivy-json.ts';
 import type { FormatId, RenderOptions, Writer } from './types.ts';
 
@@ -28,7 +29,7 @@ const notYet =
     Promise.reject(new UserError(`--format ${id} is not available in this build`, { code: 'FORMAT_UNAVAILABLE' }));
 
 export const writers: Record<FormatId, Writer> = {
-  table: notYet('table'),
+  table: writeTable,
   json: writeTrivyJson,
   sarif: writeSarif,
   cyclonedx: writeCycloneDx,
