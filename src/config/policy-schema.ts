@@ -174,9 +174,17 @@ export const policySchema = policyObject.transform((p): Policy => {
 export type PolicyInput = z.input<typeof policySchema>;
 
 /** Every default: HIGH+CRITICAL, enforce, fail closed on errors and pending scans, unknown kinds denied. */
-export const defaultPolicy: Policy = Object.freeze(policySchema.parse({})) as Policy;
+export const defaultPolicy: Policy = parsePolicy({});
 
-/** Validate a policy value (throws z.ZodError); for tests and callers outside configSection. */
+/** Validate a policy value (throws z.ZodError); deep-frozen like configSection's result. For tests and callers outside configSection. */
 export function parsePolicy(input: unknown): Policy {
-  return policySchema.parse(input ?? {});
+  return deepFreeze(policySchema.parse(input ?? {}));
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v as object)) deepFreeze(x);
+  }
+  return v;
 }

@@ -173,6 +173,20 @@ export function evaluateFindings(check: ImageCheck, namespace: string | undefine
     if (check.digest) v.digest = check.digest;
     return v;
   }
+  const memoised = recall(check, namespace, policy, now);
+  if (memoised) return { ...memoised, fromCache: check.fromCache };
+  const v = scannedVerdict(check, namespace, policy, now, label);
+  remember(check, namespace, policy, now, v);
+  return { ...v, fromCache: check.fromCache };
+}
+
+function scannedVerdict(
+  check: Extract<ImageCheck, { state: 'scanned' }>,
+  namespace: string | undefined,
+  policy: Policy,
+  now: Date,
+  label: string,
+): ImageVerdict {
   const { counted, excepted, expired } = countingFindings(check.findings, check.image, namespace, policy, now);
   const worst = counted.slice(0, policy.maxFindingsInMessage);
   let v: ImageVerdict;
@@ -186,10 +200,63 @@ export function evaluateFindings(check: ImageCheck, namespace: string | undefine
   v.digest = check.digest;
   v.findings = counted;
   v.worst = worst;
-  v.fromCache = check.fromCache;
   if (excepted.length) v.excepted = excepted;
   if (expired.length) v.expiredExceptions = expired;
   return v;
+}
+
+/*
+ * Memo of scanned verdicts. A cached scan result is the same findings array on every request, so the
+ * (pure) evaluation is remembered per findings array (weakly: it goes when the server's cache drops the
+ * result), image, digest, namespace and policy object, for as long as no exception crosses its expiry
+ * (the only input that changes with `now`). Cached decisions then cost a lookup, not a pass over findings.
+ */
+interface Memo {
+  policy: Policy;
+  /** Valid for now in (after, until]. */
+  after: number;
+  until: number;
+  verdict: ImageVerdict;
+}
+const MEMO_PER_RESULT = 256;
+const memo = new WeakMap<readonly Finding[], Map<string, Memo>>();
+const boundaries = new WeakMap<Policy, number[]>();
+
+function expiryBoundaries(policy: Policy): number[] {
+  let b = boundaries.get(policy);
+  if (!b) {
+    b = policy.exceptions.flatMap((e) => (e.expires === undefined ? [] : [exceptionExpiry(e.expires)])).filter((t) => !Number.isNaN(t)).sort((x, y) => x - y);
+    boundaries.set(policy, b);
+  }
+  return b;
+}
+
+function memoKey(check: Extract<ImageCheck, { state: 'scanned' }>, namespace: string | undefined): string {
+  return `${check.image}\0${check.digest}\0${namespace ?? ''}`;
+}
+
+function recall(check: Extract<ImageCheck, { state: 'scanned' }>, namespace: string | undefined, policy: Policy, now: Date): ImageVerdict | undefined {
+  const m = memo.get(check.findings)?.get(memoKey(check, namespace));
+  const t = now.getTime();
+  return m && m.policy === policy && t > m.after && t <= m.until ? m.verdict : undefined;
+}
+
+function remember(check: Extract<ImageCheck, { state: 'scanned' }>, namespace: string | undefined, policy: Policy, now: Date, verdict: ImageVerdict): void {
+  if (!Object.isFrozen(policy)) return; // a policy that may still change is never memoised
+  const t = now.getTime();
+  let after = -Infinity;
+  let until = Infinity;
+  for (const e of expiryBoundaries(policy)) {
+    if (e < t) after = e;
+    else {
+      until = e;
+      break;
+    }
+  }
+  let perResult = memo.get(check.findings);
+  if (!perResult) memo.set(check.findings, (perResult = new Map()));
+  if (perResult.size >= MEMO_PER_RESULT) perResult.clear();
+  perResult.set(memoKey(check, namespace), { policy, after, until, verdict });
 }
 
 /** Which verdict decides (and names the decision code): denials first, then by this order. */
@@ -232,6 +299,22 @@ function imageList(vs: readonly ImageVerdict[]): string {
 function uniqueByImage(verdicts: readonly ImageVerdict[]): ImageVerdict[] {
   const seen = new Set<string>();
   return verdicts.filter((v) => (seen.has(v.image) ? false : (seen.add(v.image), true)));
+}
+
+/** Distinct advisory ids of the denied images, worst first, stopping at the annotation bound. */
+function advisoryList(denied: readonly ImageVerdict[]): string {
+  const seen = new Set<string>();
+  let out = '';
+  for (const v of denied) {
+    for (const f of v.findings) {
+      if (seen.has(f.advisoryId)) continue;
+      seen.add(f.advisoryId);
+      const next = out ? `${out},${f.advisoryId}` : f.advisoryId;
+      if (next.length > MAX_ANNOTATION_VALUE - 2) return `${out},…`;
+      out = next;
+    }
+  }
+  return out;
 }
 
 function outcomeOf(policyAllowed: boolean, mode: Policy['mode']): DecisionOutcome {
@@ -283,8 +366,8 @@ export function combine(verdicts: readonly ImageVerdict[], policy: Policy, ctx: 
   if (!policyAllowed) {
     auditAnnotations['denied-images'] = annotationValue(imageList(denied));
     auditAnnotations['reason'] = annotationValue(reason);
-    const ids = [...new Set(denied.flatMap((v) => v.findings.map((f) => f.advisoryId)))];
-    if (ids.length) auditAnnotations['advisories'] = annotationValue(ids.join(','));
+    const ids = advisoryList(denied);
+    if (ids) auditAnnotations['advisories'] = ids;
   }
   const scanned = unique.filter((v) => v.digest);
   if (scanned.length) auditAnnotations['images'] = annotationValue(imageList(scanned));

@@ -4,7 +4,7 @@ import { parsePolicy, defaultPolicy } from '../config/policy-schema.ts';
 import type { ImageVerdict } from '../domain/policy.ts';
 import { breakGlassAnnotation, checkImageReference, combine, evaluateFindings, globMatch, preScanVerdict, registryEntryMatches } from './index.ts';
 import { parseReference } from '../image/index.ts';
-import { DIGEST_A, finding, scanned } from './testing.ts';
+import { DIGEST_A, DIGEST_B, finding, scanned } from './testing.ts';
 
 const NOW = new Date('2025-06-15T12:00:00Z');
 
@@ -176,6 +176,30 @@ describe('evaluateFindings', () => {
     const open = parsePolicy({ onError: 'allow', onPending: 'allow' });
     assert.equal(evaluateFindings({ state: 'pending', image: 'nginx:1', reason: 'q' }, 'prod', open, NOW).allowed, true);
     assert.equal(evaluateFindings({ state: 'error', image: 'nginx:1', code: 'X', reason: 'boom' }, 'prod', open, NOW).allowed, true);
+  });
+});
+
+describe('evaluateFindings memo (cached scan results are re-decided without a pass over findings)', () => {
+  const findings = [finding('CVE-2023-1234', 'CRITICAL', 'openssl', '3.0.2', '3.0.7')];
+  const p = parsePolicy({ exceptions: [{ id: 'CVE-2023-1234', namespaces: ['prod'], expires: '2025-06-30', reason: 'r' }] });
+  it('same inputs give equal verdicts; fromCache follows the check', () => {
+    const a = evaluateFindings(scanned('nginx:1', findings, DIGEST_A, false), 'prod', p, NOW);
+    const b = evaluateFindings(scanned('nginx:1', findings, DIGEST_A, true), 'prod', p, NOW);
+    assert.deepEqual({ ...a, fromCache: true }, b);
+    assert.equal(a.fromCache, false);
+    assert.equal(a.code, 'excepted');
+  });
+  it('crossing an exception expiry, another namespace, image, digest or policy is decided afresh', () => {
+    assert.equal(evaluateFindings(scanned('nginx:1', findings), 'prod', p, NOW).code, 'excepted');
+    assert.equal(evaluateFindings(scanned('nginx:1', findings), 'prod', p, new Date('2025-06-30T23:59:59Z')).code, 'excepted');
+    assert.equal(evaluateFindings(scanned('nginx:1', findings), 'prod', p, new Date('2025-07-01T00:00:01Z')).code, 'vulnerable');
+    assert.equal(evaluateFindings(scanned('nginx:1', findings), 'prod', p, NOW).code, 'excepted', 'and back (clock set back)');
+    assert.equal(evaluateFindings(scanned('nginx:1', findings), 'staging', p, NOW).code, 'vulnerable');
+    const v2 = evaluateFindings(scanned('nginx:2', findings, DIGEST_A), 'prod', p, NOW);
+    assert.equal(v2.image, 'nginx:2');
+    assert.match(v2.reason, /^nginx:2 /);
+    assert.equal(evaluateFindings(scanned('nginx:1', findings, DIGEST_B), 'prod', p, NOW).digest, DIGEST_B);
+    assert.equal(evaluateFindings(scanned('nginx:1', findings), 'prod', defaultPolicy, NOW).code, 'vulnerable');
   });
 });
 
