@@ -414,6 +414,7 @@ interface LangDriver {
 const NPM: LangDriver = { ecosystem: 'npm', match: npmMatch };
 const PIP: LangDriver = { ecosystem: 'pip', match: pep440Match };
 const GEM: LangDriver = { ecosystem: 'rubygems', match: rubygemsMatch };
+
 const generic = (ecosystem: string): LangDriver => ({ ecosystem, match: genericMatch });
 
 /** Trivy's library.NewDriver: package type → ecosystem and comparer. */
@@ -442,8 +443,8 @@ const LANG: Readonly<Record<string, LangDriver>> = {
   pub: generic('pub'),
   hex: generic('erlang'),
   conan: generic('conan'),
-  swift: generic('swift'),
-  cocoapods: GEM,
+  // cocoapods and conda: "supported for SBOM, not for vulnerability scanning" in 0.44; Swift's
+  // Package.resolved is not read by 0.44 at all. Both get no findings, as in Trivy.
 };
 
 /** trivy-db's NormalizePkgName: PyPI names lower-cased with '_' as '-'. */

@@ -4,7 +4,7 @@
  * `PatchedVersions: ["3.4.0"]`, `[">= 2.1.0"]`), evaluated the way Trivy 0.44's comparers do:
  *
  *   npm                  aquasecurity/go-npm-version: semver, a prerelease only matches a comparator with a prerelease of the same X.Y.Z
- *   pip                  aquasecurity/go-pep440-version with prereleases included: PEP 440 specifiers (`<V` excludes V's prereleases)
+ *   pip                  aquasecurity/go-pep440-version with prereleases included: PEP 440 specifiers (as 0.44.1 has them: `<V` matches V's prereleases)
  *   rubygems, cocoapods  aquasecurity/go-gem-version: `,`-separated, `~>` pessimistic
  *   maven                masahiro331/go-mvn-version: operators, else Maven ranges `[a,b)`, `(,b]`, `[a]`
  *   everything else      aquasecurity/go-version ("generic"): any number of numeric segments, semver-ish prerelease order,
@@ -292,12 +292,6 @@ function publicPart(v: string): string {
   return i < 0 ? v : v.slice(0, i);
 }
 
-function baseVersion(v: string): string | undefined {
-  const p = parsePep440(v);
-  if (!p) return undefined;
-  return `${p.epoch !== '0' ? `${p.epoch}!` : ''}${p.release.join('.')}`;
-}
-
 function pepPrefixEqual(version: string, spec: string): boolean {
   const want = spec.slice(0, -2);
   const p = parsePep440(publicPart(version));
@@ -330,21 +324,11 @@ function pepCheck(op: string, version: string, spec: string): boolean | undefine
       return comparePep440(pub, spec) <= 0;
     case '>=':
       return comparePep440(pub, spec) >= 0;
-    case '<': {
-      if (comparePep440(pub, spec) >= 0) return false;
-      const vp = parsePep440(pub);
-      const specPre = s.pre !== undefined || s.dev !== undefined;
-      const verPre = vp !== undefined && (vp.pre !== undefined || vp.dev !== undefined);
-      if (!specPre && verPre && comparePep440(baseVersion(pub) ?? pub, baseVersion(spec) ?? spec) === 0) return false;
-      return true;
-    }
-    case '>': {
-      if (comparePep440(version, spec) <= 0) return false;
-      const vp = parsePep440(version);
-      if (s.post === undefined && vp?.post !== undefined && comparePep440(baseVersion(version) ?? version, baseVersion(spec) ?? spec) === 0) return false;
-      if (vp?.local && comparePep440(baseVersion(version) ?? version, baseVersion(spec) ?? spec) === 0) return false;
-      return true;
-    }
+    // Trivy 0.44.1 matches `< 0.15.3` on 0.15.3rc1 (checked): its go-pep440-version had no exclusive-ordering special cases
+    case '<':
+      return comparePep440(pub, spec) < 0;
+    case '>':
+      return comparePep440(pub, spec) > 0;
     case '~=': {
       if (s.release.length < 2) return undefined;
       const prefix = `${s.epoch !== '0' ? `${s.epoch}!` : ''}${s.release.slice(0, -1).join('.')}.*`;

@@ -304,7 +304,89 @@ export const TREES: TreeSpec[] = [
   },
 ];
 
-export const LANGS: LangSpec[] = [];
+const cargoLock = (pkgs: [string, string][]): string =>
+  `version = 3\n\n${pkgs.map(([n, v]) => `[[package]]\nname = "${n}"\nversion = "${v}"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\nchecksum = "${'0'.repeat(64)}"\n`).join('\n')}`;
+
+export const LANGS: LangSpec[] = [
+  {
+    name: 'lang-npm',
+    about: 'npm (go-npm-version): prereleases only match comparators with a prerelease of the same X.Y.Z',
+    files: {
+      'package-lock.json': `${JSON.stringify({
+        name: 'fixture', version: '1.0.0', lockfileVersion: 1, requires: true,
+        dependencies: {
+          jquery: { version: '3.3.9' },
+          lodash: { version: '4.17.11' },
+          a: { version: '1.0.0', requires: {}, dependencies: { jquery: { version: '3.4.0-rc.1' }, lodash: { version: '4.17.12' } } },
+          b: { version: '1.0.0', dependencies: { jquery: { version: '2.2.4' }, lodash: { version: '4.17.12-pre.1' } } },
+          c: { version: '1.0.0', dependencies: { jquery: { version: '3.0.0-alpha1' } } },
+          d: { version: '1.0.0', dependencies: { jquery: { version: '3.4.0' } } },
+        },
+      }, null, 2)}\n`,
+    },
+  },
+  {
+    name: 'lang-pip',
+    about: 'pip (go-pep440-version, prereleases included): `< 0.15.3` does not match 0.15.3rc1; names normalised',
+    files: { 'requirements.txt': 'Werkzeug==0.11\nwerkzeug==0.15.3rc1\nwerkzeug==0.15.2\nwerkzeug==0.11.6\nsetuptools==65.5.0\nsetuptools==65.5.1.dev0\nsetuptools==65.5.1\n' },
+  },
+  {
+    name: 'lang-gomod',
+    about: 'Go modules (generic comparer): pseudo-versions, +incompatible, v prefixes',
+    files: {
+      'go.mod': 'module example.com/a\n\ngo 1.19\n\nrequire (\n\tgithub.com/docker/distribution v2.7.0+incompatible\n\tgithub.com/open-policy-agent/opa v0.36.1\n\tgolang.org/x/text v0.3.7-0.20210503195748-5c7c50ebbd4f\n)\n',
+      'b/go.mod': 'module example.com/b\n\ngo 1.19\n\nrequire (\n\tgithub.com/docker/distribution v2.8.0-beta.1+incompatible\n\tgithub.com/open-policy-agent/opa v0.33.1\n\tgolang.org/x/text v0.3.7\n)\n',
+      'c/go.mod': 'module example.com/c\n\ngo 1.19\n\nrequire (\n\tgithub.com/open-policy-agent/opa v0.37.0-rc1\n\tgolang.org/x/text v0.0.0-20170915032832-14c0d48ead0c\n)\n',
+    },
+  },
+  {
+    name: 'lang-cargo',
+    about: 'crates (generic comparer): advisories with only PatchedVersions constraints, prereleases ordered below releases',
+    files: { 'Cargo.lock': cargoLock([['ammonia', '1.9.0'], ['ammonia', '2.1.0-alpha.1'], ['ammonia', '2.1.0'], ['ammonia', '2.1.2'], ['ammonia', '2.1.3-rc1'], ['ammonia', '2.1.3'], ['ammonia', '3.0.0'], ['ammonia', '3.1.0-beta'], ['ammonia', '3.1.0']]) },
+  },
+  {
+    name: 'lang-composer',
+    about: 'Packagist (generic comparer), one composer.lock per version',
+    files: Object.fromEntries(['1.8.3', '1.8.4-beta1', '1.8.4', 'v1.7.0', '2.0.0'].map((v, i) => [`${i ? `${i}/` : ''}composer.lock`, `${JSON.stringify({ packages: [{ name: 'guzzlehttp/psr7', version: v, type: 'library' }], 'packages-dev': [] }, null, 2)}\n`])),
+  },
+  {
+    name: 'lang-nuget',
+    about: 'NuGet (generic comparer); the DB key is lower-case, the lock file name is not',
+    files: { 'packages.lock.json': `${JSON.stringify({ version: 1, dependencies: { 'net6.0': { 'Newtonsoft.Json': { type: 'Direct', requested: '[12.0.3, )', resolved: '12.0.3' } }, 'net7.0': { 'Newtonsoft.Json': { type: 'Direct', requested: '[13.0.1-beta1, )', resolved: '13.0.1-beta1' } }, 'net8.0': { 'Newtonsoft.Json': { type: 'Direct', requested: '[13.0.1, )', resolved: '13.0.1' } } } }, null, 2)}\n` },
+  },
+  {
+    name: 'lang-gradle',
+    about: 'Maven (go-mvn-version) via a Gradle lockfile: GHSA operators and GitLab ranges `[2.9.0,2.9.10.7)`',
+    files: {
+      'gradle.lockfile': ['com.fasterxml.jackson.core:jackson-databind:2.9.10.3=compileClasspath', 'com.fasterxml.jackson.core:jackson-databind:2.9.10.4=runtimeClasspath', 'com.fasterxml.jackson.core:jackson-databind:2.9.10.7=testCompileClasspath', 'com.fasterxml.jackson.core:jackson-databind:2.9.0=testRuntimeClasspath', 'com.fasterxml.jackson.core:jackson-databind:2.10.0.pr1=annotationProcessor', 'org.springframework:spring-beans:5.3.17=compileClasspath', 'org.springframework:spring-beans:5.3.18=runtimeClasspath', 'org.springframework:spring-beans:5.3.0-RC1=testCompileClasspath', 'org.springframework:spring-beans:5.2.0.RELEASE=testRuntimeClasspath', 'empty=', ''].join('\n'),
+    },
+  },
+  {
+    name: 'lang-bundler',
+    about: 'RubyGems (go-gem-version): several branches, `>= 0` without a fix (affected, no fixed version); one Gemfile.lock per version (Trivy keeps one version per name)',
+    files: Object.fromEntries(['4.2.1', '3.2.22.4', '4.1.10', '4.2.2', '6.0.3', '6.0.3.1', '5.2.4.3', '4.2.0.beta1', '3.2.22.5'].map((v, i) => [`${i ? `${i}/` : ''}Gemfile.lock`, ['GEM', '  remote: https://rubygems.org/', '  specs:', `    activesupport (${v})`, ...(i ? [] : ['    http_parser (0.6.0)']), '', 'PLATFORMS', '  ruby', '', 'DEPENDENCIES', '  activesupport', ...(i ? [] : ['  http_parser']), '', 'BUNDLED WITH', '   2.3.7', ''].join('\n')])),
+  },
+  {
+    name: 'lang-conan',
+    about: 'Conan (generic comparer): vulnerable "<8.44" with patched 8.45',
+    files: { 'conan.lock': `${JSON.stringify({ graph_lock: { nodes: { '0': { ref: 'app/1.0', requires: ['1', '2', '3'] }, '1': { ref: 'pcre/8.43' }, '2': { ref: 'pcre/8.44' }, '3': { ref: 'pcre/8.45' } }, revisions_enabled: false }, version: '0.4' }, null, 2)}\n` },
+  },
+  {
+    name: 'lang-pub',
+    about: 'Dart pub (generic comparer): `<= 0.13.3` with patched 0.13.3',
+    files: { 'pubspec.lock': ['packages:', '  http:', '    dependency: "direct main"', '    description:', '      name: http', '      url: "https://pub.dartlang.org"', '    source: hosted', '    version: "0.13.2"', 'sdks:', '  dart: ">=2.12.0 <3.0.0"', ''].join('\n'), 'b/pubspec.lock': ['packages:', '  http:', '    dependency: "direct main"', '    description:', '      name: http', '      url: "https://pub.dartlang.org"', '    source: hosted', '    version: "0.13.3"', 'sdks:', '  dart: ">=2.12.0 <3.0.0"', ''].join('\n') },
+  },
+  {
+    name: 'lang-hex',
+    about: 'Hex / erlang bucket (generic comparer)',
+    files: { 'mix.lock': `%{\n  "phoenix": {:hex, :phoenix, "1.6.13", "${'a'.repeat(64)}", [:mix], [], "hexpm", "${'b'.repeat(64)}"},\n  "phoenix_html": {:hex, :phoenix_html, "3.2.0", "${'c'.repeat(64)}", [:mix], [], "hexpm", "${'d'.repeat(64)}"},\n}\n`, 'b/mix.lock': `%{\n  "phoenix": {:hex, :phoenix, "1.6.14", "${'a'.repeat(64)}", [:mix], [], "hexpm", "${'b'.repeat(64)}"},\n}\n` },
+  },
+  {
+    name: 'lang-cocoapods',
+    about: 'CocoaPods: Trivy 0.44 lists the pods but does not match them ("supported for SBOM, not for vulnerability scanning")',
+    files: { 'Podfile.lock': ['PODS:', '  - _NIODataStructures (2.40.0)', '', 'DEPENDENCIES:', '  - _NIODataStructures', '', 'SPEC CHECKSUMS:', `  _NIODataStructures: ${'e'.repeat(40)}`, '', `PODFILE CHECKSUM: ${'f'.repeat(40)}`, '', 'COCOAPODS: 1.11.3', ''].join('\n'), 'b/Podfile.lock': ['PODS:', '  - _NIODataStructures (2.41.1)', '', 'DEPENDENCIES:', '  - _NIODataStructures', '', 'COCOAPODS: 1.11.3', ''].join('\n') },
+  },
+];
 
 function sh(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
