@@ -11,6 +11,7 @@ import { dpkgCataloger } from './dpkg/index.ts';
 import { rpmCataloger } from './rpm/index.ts';
 import { npmCataloger } from './npm/index.ts';
 import { pythonCataloger } from './python/index.ts';
+import { gobinaryCataloger, gomodCataloger } from './gobinary/index.ts';
 import {
   alpineDetector,
   amazonDetector,
@@ -27,6 +28,8 @@ export const catalogers: readonly Cataloger[] = [
   rpmCataloger,
   npmCataloger,
   pythonCataloger,
+  gobinaryCataloger,
+  gomodCataloger,
 ];
 
 /** Tried in order; the first that recognises the filesystem wins (specific before generic). */

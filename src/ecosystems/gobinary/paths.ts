@@ -35,7 +35,24 @@ export function mayBeGoBinary(path: string): boolean {
     // versioned shared libraries: libfoo.so.1.2
     if (name.includes('.so.')) return false;
   }
-  // dpkg maintainer scripts and file lists
-  if (path.startsWith('var/lib/dpkg/')) return false;
+  for (const d of DATA_DIRS) if (path.startsWith(d)) return false;
   return true;
 }
+
+/** Trees that hold data, never programs (skipping them matters when headers are unknown, e.g. rootfs). */
+const DATA_DIRS = [
+  'var/lib/dpkg/',
+  'etc/',
+  'usr/share/doc/',
+  'usr/share/man/',
+  'usr/share/info/',
+  'usr/share/locale/',
+  'usr/share/i18n/',
+  'usr/share/zoneinfo/',
+  'usr/share/terminfo/',
+  'usr/lib/locale/',
+  'usr/include/',
+  'proc/',
+  'sys/',
+  'dev/',
+];
