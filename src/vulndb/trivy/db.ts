@@ -223,6 +223,25 @@ export class TrivyDb {
     return out;
   }
 
+  /**
+   * Walk every bucket and every page of the B+tree (values are not parsed): a damaged file fails here,
+   * at install time, rather than in a later scan. Returns the number of keys seen.
+   */
+  verify(): number {
+    let keys = 0;
+    const walk = (b: BoltBucket, depth: number): void => {
+      if (depth > 8) throw new ScannerError('TRIVYDB_CORRUPT', `${this.#bolt.path}: buckets nested deeper than a Trivy DB has them`);
+      for (const e of b.entries()) {
+        keys++;
+        if (!e.isBucket) continue;
+        const sub = b.bucket(e.key);
+        if (sub) walk(sub, depth + 1);
+      }
+    };
+    walk(this.#bolt.root(), 0);
+    return keys;
+  }
+
   /** Count of keys per root bucket: for `db status`. */
   summary(): { buckets: number; osBuckets: string[]; langBuckets: string[]; vulnerabilities: number } {
     const roots = this.rootBuckets();

@@ -6,7 +6,7 @@
  * Layout: <cacheDir>/trivy-db/trivy.db + metadata.json (the same two files Trivy keeps in <cache>/db/).
  */
 import { once } from 'node:events';
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync, createWriteStream, openSync, fsyncSync, closeSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync, createWriteStream, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -80,7 +80,11 @@ function fsyncFile(path: string): void {
  */
 function install(staging: string, cacheDir: string): TrivyDbStatus {
   const probe = TrivyDb.open(staging); // throws on corrupt / wrong schema: the old DB stays untouched
-  probe.close();
+  try {
+    probe.verify(); // every page of every bucket, so a damaged file fails now and not in a scan
+  } finally {
+    probe.close();
+  }
   const dir = trivyDbDir(cacheDir);
   mkdirSync(dir, { recursive: true });
   const meta = join(staging, 'metadata.json');
@@ -94,6 +98,20 @@ function install(staging: string, cacheDir: string): TrivyDbStatus {
   return status;
 }
 
+/** Trivy records when it downloaded the DB in metadata.json; so do we. */
+function stampDownloadedAt(staging: string, now = new Date()): void {
+  const meta = join(staging, 'metadata.json');
+  if (!existsSync(meta)) return;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(meta, 'utf8'));
+  } catch {
+    return; // TrivyDb.open reports it
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return;
+  writeFileSync(meta, JSON.stringify({ ...(doc as Record<string, unknown>), DownloadedAt: now.toISOString() }));
+}
+
 function stagingDir(cacheDir: string): string {
   const d = join(cacheDir, `.trivy-db-staging-${process.pid}-${Date.now()}`);
   mkdirSync(d, { recursive: true });
@@ -101,7 +119,17 @@ function stagingDir(cacheDir: string): string {
 }
 
 /** Extract trivy.db and metadata.json from a (gzip) tar stream into `dir`, with size caps. */
-export async function extractDbTarball(input: Readable, dir: string, gzip: boolean): Promise<void> {
+export async function extractDbTarball(input: Readable, dir: string, gzip: boolean, what = 'the Trivy DB archive'): Promise<void> {
+  try {
+    await extractTar(input, dir, gzip);
+  } catch (err) {
+    if (err instanceof ScannerError) throw err;
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new ScannerError('TRIVYDB_ARCHIVE', `${what} is not a complete gzip-compressed tar archive (${msg})`, { cause: err });
+  }
+}
+
+async function extractTar(input: Readable, dir: string, gzip: boolean): Promise<void> {
   const extract = tar.extract();
   let found = false;
   const done = (async () => {
@@ -153,17 +181,28 @@ export async function importTrivyDb(path: string, opts: { cacheDir: string; logg
 
 export interface UpdateTrivyDbOptions {
   cacheDir: string;
+  /** OCI reference of the DB artifact (a mirror); default ghcr.io/aquasecurity/trivy-db:2, tag 2 when none is given. */
   repository?: string;
   insecure?: boolean | readonly string[];
   registryConfig?: string;
+  /** Registries on loopback/private addresses (mirrors): default true (CLI); a server passes its own setting. */
+  allowPrivateRegistries?: boolean;
   logger?: Logger;
   isTty?: boolean;
   signal?: AbortSignal;
   /** Pull even when metadata says the DB is fresh. */
   force?: boolean;
+  /** Largest compressed DB layer accepted (default 2 GiB). */
+  maxBytes?: number;
+  /** Download progress (bytes of the DB layer); the CLI draws it on a TTY. */
+  onProgress?: (p: { phase: string; done: number; total?: number; item?: string }) => void;
 }
 
-/** Pull trivy-db:2 (an OCI artifact) with the project's registry client; install atomically. */
+/**
+ * Pull trivy-db:2 (an OCI artifact) with the project's registry client; install atomically. Any
+ * failure (wrong media type, digest mismatch, truncated or damaged archive, unknown schema version,
+ * corrupt trivy.db) throws one ScannerError and leaves the installed DB as it was.
+ */
 export async function updateTrivyDb(opts: UpdateTrivyDbOptions): Promise<TrivyDbStatus & { skipped?: boolean }> {
   const { pullTrivyDbArtifact } = await import('./pull.ts');
   mkdirSync(opts.cacheDir, { recursive: true });
@@ -172,10 +211,20 @@ export async function updateTrivyDb(opts: UpdateTrivyDbOptions): Promise<TrivyDb
     const next = current?.metadata.NextUpdate ? Date.parse(current.metadata.NextUpdate) : NaN;
     if (current && Number.isFinite(next) && next > Date.now()) return { ...current, skipped: true };
   }
+  const repository = opts.repository ?? DEFAULT_TRIVY_DB_REPOSITORY;
   const staging = stagingDir(opts.cacheDir);
   try {
-    const stream = await pullTrivyDbArtifact(opts.repository ?? DEFAULT_TRIVY_DB_REPOSITORY, opts);
-    await extractDbTarball(stream, staging, true);
+    const stream = await pullTrivyDbArtifact(repository, {
+      ...(opts.insecure !== undefined ? { insecure: opts.insecure } : {}),
+      ...(opts.registryConfig !== undefined ? { registryConfig: opts.registryConfig } : {}),
+      ...(opts.allowPrivateRegistries !== undefined ? { allowPrivateRegistries: opts.allowPrivateRegistries } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    await extractDbTarball(stream, staging, true, `the Trivy DB from ${repository}`);
+    stampDownloadedAt(staging);
     const status = install(staging, opts.cacheDir);
     opts.logger?.info({ path: status.path }, 'Trivy DB updated');
     return status;
