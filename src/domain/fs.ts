@@ -14,6 +14,13 @@ export interface FsFile {
   size: number;
   /** Digest of the layer that last wrote the file, when the source has layers. */
   layer?: string;
+  /**
+   * Set on an entry that reaches another file through a symlink or hard link (usr-merged `bin/x`
+   * → `usr/bin/x`, a venv's `lib64/` → `lib/`): the path the file really lives at. Such an entry
+   * shares its `content` with the real one. Language catalogers report the file once, at its
+   * real path, as Trivy (which reads regular files only) does.
+   */
+  linkOf?: string;
 }
 
 export interface ReadonlyFs {
