@@ -22,7 +22,7 @@ import { nvdFileSeverities, sniffFile, zipRecords } from './feeds.ts';
 import { download, type DownloadResult } from './fetch.ts';
 import { osvDbPath } from './paths.ts';
 import { SqliteStore, type SourceChange, type SourceStatus } from './sqlite-store.ts';
-import { withNewDb } from './sqlite-writer.ts';
+import { cleanStaleTemps, withNewDb } from './sqlite-writer.ts';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip-reader.ts';
 
 export const OSV_BUCKET_URL = 'https://osv-vulnerabilities.storage.googleapis.com';
@@ -132,6 +132,7 @@ export async function updateOsvDb(opts: UpdateOsvOptions): Promise<UpdateOsvResu
   const dbPath = osvDbPath(opts.cacheDir);
   const dir = dirname(dbPath);
   mkdirSync(dir, { recursive: true });
+  cleanStaleTemps(dir);
   const ecosystems = parseEcosystemList(opts.ecosystems);
   const base = opts.mirror ?? OSV_BUCKET_URL;
   const previous = currentSources(dbPath, opts.logger);

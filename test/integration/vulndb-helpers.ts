@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import yazl from 'yazl';
 import { REPO_ROOT, TESTDATA } from '../helpers/paths.ts';
 import type { Inventory, OsFamily, Package, PackageType } from '../../src/domain/index.ts';
+import { matchOsv } from '../../src/scan/match-osv.ts';
+import { openOsvStore, osvDbPath } from '../../src/vulndb/index.ts';
 
 export const OSV_DIR = join(TESTDATA, 'osv');
 export const GOLDEN_DIR = join(TESTDATA, 'golden-scans', 'osv-matches');
@@ -241,4 +243,17 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
 
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return startCli(args, env).done;
+}
+
+/** Everything a scan can observe of a DB: the file's bytes, its counts and sources, every golden inventory's findings. */
+export function snapshot(cache: string): string {
+  const file = createHash('sha256').update(readFileSync(osvDbPath(cache))).digest('hex');
+  const s = openOsvStore(cache);
+  if (!s) throw new Error(`no DB in ${cache}`);
+  try {
+    const findings = goldens().map(([f, g]) => [f, matchOsv(goldenInventory(g), s).findings]);
+    return JSON.stringify({ file, counts: s.counts(), sources: s.sources(), findings });
+  } finally {
+    s.close();
+  }
 }

@@ -16,21 +16,9 @@ import { openOsvStore, osvDbPath } from '../../src/vulndb/index.ts';
 import type { OsvRecord } from '../../src/vulndb/osv-types.ts';
 import { dbStatus } from '../../src/vulndb/status.ts';
 import { acquireLock } from '../../src/vulndb/sqlite-writer.ts';
-import { goldenInventory, goldens, osvFiles, tempDir, writeZip, zipBuffer, OSV_DIR } from './vulndb-helpers.ts';
+import { goldenInventory, goldens, osvFiles, snapshot, tempDir, writeZip, zipBuffer, OSV_DIR } from './vulndb-helpers.ts';
 
 const log = silentLogger;
-
-/** Everything a scan can observe of a DB: the file's bytes and every golden inventory's findings. */
-function snapshot(cache: string): string {
-  const file = createHash('sha256').update(readFileSync(osvDbPath(cache))).digest('hex');
-  const s = openOsvStore(cache)!;
-  try {
-    const findings = goldens().map(([f, g]) => [f, matchOsv(goldenInventory(g), s).findings]);
-    return JSON.stringify({ file, counts: s.counts(), sources: s.sources(), findings });
-  } finally {
-    s.close();
-  }
-}
 
 function rec(id: string, modified: string, extra: Partial<OsvRecord> = {}): string {
   return JSON.stringify({ id, modified, affected: [{ package: { ecosystem: 'npm', name: `pkg-${id.toLowerCase()}` }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.0.0' }] }] }], ...extra });
