@@ -188,4 +188,26 @@ describe('language packages: same answer as the real Trivy', { skip }, () => {
     assert.deepEqual(app, ['github.com/davecgh/go-spew | v1.1.0', 'github.com/pkg/errors | v0.9.1', 'golang.org/x/xerrors | v0.0.0-20220907171357-04be3eba64a2'].map((s) => `gobinary | usr/local/bin/app | ${s}`));
     assert.ok(ours.rows.some((r) => r.startsWith('gomod | src/svc/go.mod | ')));
   });
+
+  const BENCH = process.env['PORTCULLIS_BENCH_IMAGES'] ?? '/tmp/bench/images';
+  for (const img of ['node', 'python']) {
+    const tar = join(BENCH, 'docker', `${img}.tar`);
+    it(`benchmark image ${img} (docker-archive): the same npm and Python packages as trivy image`, { skip: existsSync(tar) ? false : `no ${tar} (shared/bench/make-images.sh)` }, async () => {
+      const cache = mkdtempSync(join(work, 'cache-'));
+      const out = join(cache, 'report.json');
+      await run(trivy as string, ['image', '--input', tar, '--cache-dir', cache, '--format', 'json', '--list-all-pkgs', '--scanners', 'license', '--offline-scan', '--quiet', '-o', out], { timeout: 300_000 });
+      const rep = JSON.parse(readFileSync(out, 'utf8')) as TrivyReport;
+      const theirs = (rep.Results ?? []).filter((r) => r.Class === 'lang-pkgs' && r.Type).flatMap((r) => (r.Packages ?? []).map((p) => [r.Type, p.FilePath ?? r.Target, p.Name, p.Version].join(' | '))).sort();
+      const res = await analyzeTarget(`docker-archive:${tar}`, fileSelector(), { cacheDir: join(work, 'ours'), noCache: true });
+      const cat = await catalogFs(res.fs, { artifactType: res.artifact.type });
+      const ours = cat.packages.filter((p) => !['apk', 'deb', 'rpm'].includes(p.type)).map((p) => [p.type, p.filePath ?? '', p.name, p.version].join(' | ')).sort();
+      assert.ok(theirs.length >= 17, `Trivy found ${theirs.length}`);
+      assert.deepEqual(ours, theirs);
+      if (img === 'node') {
+        assert.ok(!ours.some((r) => r.includes('| moment |')), 'moment was deleted by a whiteout');
+        assert.deepEqual(ours.filter((r) => r.includes('| axios |')), ['node-pkg | app/node_modules/axios/package.json | axios | 0.21.4']);
+      }
+    });
+  }
 });
+

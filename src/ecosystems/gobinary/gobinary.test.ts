@@ -118,18 +118,23 @@ describe('gobinary cataloger', () => {
     const pkgs = await gobinaryCataloger.catalog(new MemoryFs([file('app', devel)]), { notes: [] });
     assert.deepEqual(pkgs.map((p) => p.name), ['github.com/a/b']);
   });
-  it('skips non-executable files, dpkg-owned binaries and symlink aliases', async () => {
+  it('skips non-executable files, dpkg-owned binaries (under any of their paths) and symlink aliases', async () => {
+    const copy = (): Buffer => Buffer.from(bin);
+    const owned = file('usr/bin/deb-tool', copy());
     const fs = new MemoryFs([
-      file('opt/not-exec', bin, 0o100644),
-      file('usr/bin/deb-tool', bin),
-      file('bin/deb-tool', Buffer.alloc(0)),
+      file('opt/not-exec', copy(), 0o100644),
+      owned,
+      { ...owned, path: 'usr/sbin/deb-tool-link' },
       file('var/lib/dpkg/info/deb-tool.list', Buffer.from('/.\n/bin/deb-tool\n')),
     ]);
-    const real = file('usr/local/bin/tool', bin);
+    const real = file('usr/local/bin/tool', copy());
     fs.set(real);
-    fs.set({ ...real, path: 'usr/local/sbin/tool-link' });
+    fs.set({ ...real, path: 'usr/local/sbin/tool-link', linkOf: real.path });
+    const other = file('opt/app/bin/x', copy());
+    fs.set(other);
+    fs.set({ ...other, path: 'opt/app/current/bin/x' }); // unmarked alias: the longest path is taken as real
     const pkgs = await gobinaryCataloger.catalog(fs, { notes: [] });
-    assert.deepEqual([...new Set(pkgs.map((p) => p.filePath))], ['usr/local/sbin/tool-link']);
+    assert.deepEqual([...new Set(pkgs.map((p) => p.filePath))].sort(), ['opt/app/current/bin/x', 'usr/local/bin/tool']);
   });
   it('wants executables of plausible size, path-only probes, never data files', () => {
     const w = (path: string, size: number, mode: number): boolean => gobinaryCataloger.wants({ path, size, mode });

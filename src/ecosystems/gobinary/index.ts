@@ -40,8 +40,8 @@ const isExecutable = (mode: number): boolean => (mode & 0o111) !== 0;
 export function catalogGoBinaries(fs: ReadonlyFs): Package[] {
   const owned = systemFiles(fs);
   const out: Package[] = [];
-  for (const f of withoutAliases(fs.files())) {
-    if (!mayBeGoBinary(f.path) || !isExecutable(f.mode) || owned.owns(f.path)) continue;
+  for (const f of withoutAliases(fs.files(), owned)) {
+    if (!mayBeGoBinary(f.path) || !isExecutable(f.mode)) continue;
     const info = buildInfoOf(f.content);
     if (!info) continue;
     const extra = { goVersion: info.goVersion };

@@ -36,9 +36,10 @@ interface Installed {
   licenses: string[];
 }
 
+/** package.json files with a name and a version; those an OS package owns are left out. */
 function readInstalled(fs: ReadonlyFs): Installed[] {
   const out: Installed[] = [];
-  for (const f of withoutAliases(fs.files())) {
+  for (const f of withoutAliases(fs.files(), systemFiles(fs))) {
     if (!isPackageJson(f.path)) continue;
     const p = parsePackageJson(f.content.toString('utf8'));
     if (p?.name && p.version) out.push({ file: f, name: p.name, version: p.version, licenses: p.licenses });
@@ -88,9 +89,7 @@ export function catalogNpm(fs: ReadonlyFs, ctx: CatalogContext): Package[] {
     for (const i of installed) if (i.file.path.startsWith(nm) && i.licenses.length) licenses.set(`${i.name}@${i.version}`, i.licenses);
     out.push(...lockToPackages(kind, f, found, licenses));
   }
-  const owned = systemFiles(fs);
   for (const i of installed) {
-    if (owned.owns(i.file.path)) continue;
     if (project) {
       // the project's own manifest is not a dependency; a lock stands for node_modules below it
       if (!inNodeModules(i.file.path)) continue;

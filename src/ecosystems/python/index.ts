@@ -84,9 +84,8 @@ export function catalogPython(fs: ReadonlyFs, ctx: CatalogContext): Package[] {
   const project = langMode(ctx) === 'project';
   const owned = systemFiles(fs);
   const out: Package[] = [];
-  for (const f of withoutAliases(fs.files())) {
+  for (const f of withoutAliases(fs.files(), owned)) {
     if (isPythonMetadata(f.path)) {
-      if (owned.owns(f.path)) continue;
       const p = installed(f);
       if (p) out.push(p);
       continue;
