@@ -91,8 +91,9 @@ export interface Package {
   /**
    * The version as the ecosystem prints it and as Trivy shows InstalledVersion:
    * deb '1:2.36.1-8+deb11u1' (epoch kept), apk '1.2.3-r0', rpm '1:1.0.2k-19.el7' (epoch:version-release),
-   * npm/pypi as in the metadata; Go module versions WITHOUT the leading 'v' ('0.3.6', '2.7.1+incompatible'),
-   * as Trivy 0.44 prints them and as OSV's Go ranges are written (the purl keeps the 'v').
+   * npm/pypi as in the metadata; Go modules exactly as Trivy 0.44 prints InstalledVersion: go.mod
+   * (gomod) WITHOUT the leading 'v' ('0.3.6', '2.7.1+incompatible'), Go binaries (gobinary) WITH it
+   * ('v0.3.6'). The purl always has the 'v'; matchers accept both forms.
    */
   version: string;
   /** RPM only: the parts of `version`. */
