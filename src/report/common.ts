@@ -43,6 +43,9 @@ export function isoSeconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** Package.extra keys SBOMs write as their own fields (supplier, Modularitylabel) or not at all. */
+export const EXTRA_ELSEWHERE: ReadonlySet<string> = new Set(['maintainer', 'vendor', 'modularityLabel', 'bomRef']);
+
 /** The file a package was read from (first location). */
 export function packageFile(p: Package): string | undefined {
   return p.locations[0]?.path;

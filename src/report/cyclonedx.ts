@@ -14,7 +14,7 @@
 import { Enums, Models, Serialize, Spec } from '@cyclonedx/cyclonedx-library';
 import { PackageURL } from 'packageurl-js';
 import type { Artifact, CvssEntry, Finding, Package, ScanReport, Severity } from '../domain/index.ts';
-import { AGGREGATED_TARGETS, artifactName, contentUuid, groupResults, isOsPackage, packageFile, packageLayer, reportTime, writeAll, type ResultGroup } from './common.ts';
+import { AGGREGATED_TARGETS, artifactName, EXTRA_ELSEWHERE, contentUuid, groupResults, isOsPackage, packageFile, packageLayer, reportTime, writeAll, type ResultGroup } from './common.ts';
 import { declaredLicense, parseSpdxExpression, spdxId } from './licenses.ts';
 import type { RenderOptions, Writer } from './types.ts';
 
@@ -87,6 +87,7 @@ function packageProperties(p: Package, artifact: Artifact, osFamily: string | un
   const trivy: Models.Property[] = [new Models.Property(`${TRIVY_PROP}:PkgType`, trivyPkgType(p, osFamily))];
   if (p.source) {
     props.push(prop('SrcName', p.source.name), prop('SrcVersion', p.source.version));
+    if (p.source.epoch) props.push(prop('SrcEpoch', String(p.source.epoch)));
     trivy.push(new Models.Property(`${TRIVY_PROP}:SrcName`, p.source.name));
     const v = trivySrcVersion(p);
     if (v.version) trivy.push(new Models.Property(`${TRIVY_PROP}:SrcVersion`, v.version));
@@ -107,6 +108,7 @@ function packageProperties(p: Package, artifact: Artifact, osFamily: string | un
   if (p.filePath && p.filePath !== file) props.push(prop('Target', p.filePath));
   if (p.dev) props.push(prop('Dev', 'true'));
   if (p.relationship) props.push(prop('Relationship', p.relationship));
+  for (const [k, v] of Object.entries(p.extra ?? {})) if (!EXTRA_ELSEWHERE.has(k)) props.push(prop(`extra:${k}`, v));
   return compat ? [...props, ...trivy] : props;
 }
 

@@ -13,7 +13,7 @@
  * Deterministic: `opts.now` (else the scan time) is the creation time; SPDXIDs are content hashes.
  */
 import type { Artifact, Package, ScanReport } from '../domain/index.ts';
-import { artifactName, contentUuid, groupResults, hexDigest, isoSeconds, packageFile, packageLayer, reportTime, writeAll } from './common.ts';
+import { artifactName, contentUuid, EXTRA_ELSEWHERE, groupResults, hexDigest, isoSeconds, packageFile, packageLayer, reportTime, writeAll } from './common.ts';
 import { declaredLicense } from './licenses.ts';
 import type { RenderOptions, Writer } from './types.ts';
 
@@ -81,6 +81,7 @@ function annotations(p: Package, a: Artifact, date: string, tool: string): SpdxA
     ['Arch', p.arch],
     ['SrcName', p.source?.name],
     ['SrcVersion', p.source?.version],
+    ['SrcEpoch', p.source?.epoch ? String(p.source.epoch) : undefined],
     ['FilePath', packageFile(p)],
     ['Target', p.filePath && p.filePath !== packageFile(p) ? p.filePath : undefined],
     ['LayerDigest', packageLayer(p, a).digest],
@@ -88,6 +89,9 @@ function annotations(p: Package, a: Artifact, date: string, tool: string): SpdxA
     ['Modularitylabel', p.extra?.['modularityLabel']],
     ['Dev', p.dev ? 'true' : undefined],
     ['Relationship', p.relationship],
+    ...Object.entries(p.extra ?? {})
+      .filter(([k]) => !EXTRA_ELSEWHERE.has(k))
+      .map(([k, v]): [string, string] => [`extra:${k}`, v]),
   ];
   return facts.filter((f): f is [string, string] => Boolean(f[1])).map(([k, v]) => ({ annotationDate: date, annotationType: 'OTHER', annotator: tool, comment: `${k}: ${v}` }));
 }

@@ -166,7 +166,8 @@ const rows = (r: TrivyReport): string[] =>
   (r.Results ?? []).flatMap((x) => (x.Vulnerabilities ?? []).map((v) => [v.PkgName, v.InstalledVersion, v.VulnerabilityID, v.FixedVersion ?? '', v.Severity, v.Status ?? ''].join(' '))).sort();
 
 describe('SPDX read by the real Trivy (trivy sbom)', { skip: trivy ? false : 'no Trivy binary (set PORTCULLIS_TEST_TRIVY)' }, () => {
-  for (const name of OS_TREES) {
+  // one tree per OS driver (Trivy runs cost ~3 s each on this 2-core machine)
+  for (const name of ['alpine-310', 'amazon-2', 'centos-7', 'debian-9-extra', 'rockylinux-8', 'ubuntu-1804']) {
     it(`${name}: \`trivy sbom\` on our SPDX finds what \`trivy rootfs\` found`, async () => {
       const file = join(workDir(), `${name}.spdx.json`);
       writeFileSync(file, JSON.stringify(spdxDocument(await scanTree(name, { findings: false }), OPTS)));
