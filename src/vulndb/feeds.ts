@@ -89,10 +89,10 @@ export async function* zipRecords(path: string, limits: ZipLimits, progress?: Pr
   }
 }
 
-/** OSV records of every `*.json` file under `dir` (hidden directories and symlinked directories skipped). */
+/** OSV records of every `*.json` file under `dir` (hidden directories and symlinked directories skipped); progress in bytes read. */
 export function* dirRecords(dir: string, progress?: Progress): Generator<RecordInput> {
   const stack = [dir];
-  let files = 0;
+  let bytes = 0;
   while (stack.length > 0) {
     const d = stack.pop()!;
     let names: string[];
@@ -120,12 +120,16 @@ export function* dirRecords(dir: string, progress?: Progress): Generator<RecordI
         yield { name, error: `file is ${st.size} bytes (limit ${MAX_RECORD_BYTES})` };
         continue;
       }
+      let text: Buffer;
       try {
-        yield { name, text: readFileSync(p) };
+        text = readFileSync(p);
       } catch (err) {
         yield { name, error: `cannot read: ${(err as Error).message}` };
+        continue;
       }
-      progress?.(++files, undefined);
+      bytes += text.length;
+      progress?.(bytes, undefined);
+      yield { name, text };
     }
   }
 }

@@ -155,7 +155,6 @@ async function importBundle(w: DbWriter, task: Extract<Task, { type: 'bundle' }>
         if (s.lastModified !== undefined) desc.lastModified = s.lastModified;
         if (s.sha256 !== undefined) desc.sha256 = s.sha256;
         if (s.bytes !== undefined) desc.bytes = s.bytes;
-        opts.onProgress?.({ phase: `importing ${s.id}`, done: 0, total: s.records });
         const change = await w.importSource(desc, b.sourceRecords(s.id), opts.signal ? { signal: opts.signal } : {});
         out.push({ path: task.path, sourceId: s.id, kind: 'bundle', status: 'updated', change });
       }
