@@ -17,7 +17,7 @@ import type { Package } from '../../src/domain/index.ts';
 import { catalogFs, fileSelector } from '../../src/ecosystems/index.ts';
 import { analyzeTarget } from '../../src/image/index.ts';
 import { elfWithBuildInfo, machoWithBuildInfo, peWithBuildInfo } from '../../src/ecosystems/gobinary/testdata/exe-writer.ts';
-import { TESTDATA } from '../helpers/paths.ts';
+import { REPO_ROOT, TESTDATA } from '../helpers/paths.ts';
 import { trivyBinary } from '../helpers/trivy.ts';
 
 const run = promisify(execFile);
@@ -95,6 +95,14 @@ describe('language packages: same answer as the real Trivy', { skip }, () => {
       assert.deepEqual(ours.notes, []);
     });
   }
+
+  it('yarn v1 and Berry, pnpm v5 and v6 lock files in a project (trivy fs)', async () => {
+    const dir = join(REPO_ROOT, 'src/ecosystems/npm/testdata/js-locks');
+    const [theirs, ours] = await Promise.all([trivyRows('fs', dir), ourRows(dir)]);
+    assert.equal(theirs.length, 11);
+    assert.deepEqual(ours.rows, theirs);
+    assert.deepEqual(ours.pkgs.filter((p) => p.dev).map((p) => `${p.filePath} ${p.name}`).sort(), ['p5/pnpm-lock.yaml lodash', 'y1/yarn.lock ms']);
+  });
 
   it('the same npm tree inside an image (trivy rootfs): node_modules count, the lock does not', async () => {
     const root = join(work, 'npm-image');

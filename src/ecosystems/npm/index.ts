@@ -4,7 +4,8 @@
  * those an OS package owns (Debian's node-* under usr/share/nodejs). Lock files (`npm`:
  * package-lock.json v1–v3): in a project directory always (node_modules below it then only gives
  * licenses); in an image only where the directory holds no node_modules, because what a later
- * layer deleted or replaced is still in the lock. See ../python/mode.ts.
+ * layer deleted or replaced is still in the lock. See ../python/mode.ts. yarn.lock (`yarn`, v1 and
+ * Berry) and pnpm-lock.yaml (`pnpm`, v5, v6, v9) follow the same rules.
  */
 import type { FsFile, Package, ReadonlyFs } from '../../domain/index.ts';
 import { describeError } from '../../shared/errors.ts';
@@ -14,7 +15,9 @@ import { withoutAliases } from '../python/aliases.ts';
 import { langMode } from '../python/mode.ts';
 import { condenseDpkgList, isDpkgListFile, systemFiles } from '../python/system-files.ts';
 import { parsePackageLock, condensePackageLock, type LockPackage } from './package-lock.ts';
-import { condensePackageJson, parsePackageJson } from './package-json.ts';
+import { condensePackageJson, parsePackageJson, type PackageJson } from './package-json.ts';
+import { parsePnpmLock } from './pnpm.ts';
+import { parseYarnLock } from './yarn.ts';
 import { dirOf, inNodeModules, isPackageJson, jsLockKind, type JsLockKind } from './paths.ts';
 
 const join = (dir: string, name: string): string => (dir ? `${dir}/${name}` : name);
@@ -52,8 +55,12 @@ function hasNodeModules(fs: ReadonlyFs, dir: string): boolean {
   return false;
 }
 
-type LockParser = (text: string) => LockPackage[];
-const LOCK_PARSERS: Partial<Record<JsLockKind, LockParser>> = { npm: parsePackageLock };
+type LockParser = (text: string, manifest: PackageJson | undefined) => LockPackage[];
+const LOCK_PARSERS: Record<JsLockKind, LockParser> = {
+  npm: (text) => parsePackageLock(text),
+  yarn: (text, manifest) => parseYarnLock(text, manifest),
+  pnpm: (text) => parsePnpmLock(text),
+};
 
 function lockToPackages(kind: JsLockKind, file: FsFile, found: LockPackage[], licenses: Map<string, string[]>): Package[] {
   return found.map((l) => {
@@ -72,13 +79,14 @@ export function catalogNpm(fs: ReadonlyFs, ctx: CatalogContext): Package[] {
   const lockDirs: string[] = [];
   for (const f of withoutAliases(fs.files())) {
     const kind = jsLockKind(f.path);
-    const parse = kind ? LOCK_PARSERS[kind] : undefined;
-    if (!kind || !parse) continue;
+    if (!kind) continue;
     const dir = dirOf(f.path);
     if (!project && hasNodeModules(fs, dir)) continue;
+    const manifestFile = fs.get(join(dir, 'package.json'));
+    const manifest = manifestFile ? parsePackageJson(manifestFile.content.toString('utf8')) : undefined;
     let found: LockPackage[];
     try {
-      found = parse(f.content.toString('utf8'));
+      found = LOCK_PARSERS[kind](f.content.toString('utf8'), manifest);
     } catch (err) {
       ctx.notes.push(`npm: /${f.path} could not be read (${describeError(err)}); its packages are missing`);
       continue;

@@ -24,7 +24,7 @@ describe('package.json', () => {
     assert.equal(condensePackageJson('node_modules/a/package.json', Buffer.from(big))?.toString(), '{"name":"a","version":"1","licenses":["MIT"]}');
     assert.equal(condensePackageJson('node_modules/a/package.json', Buffer.from('{"name":"a"}')), undefined);
     assert.equal(condensePackageJson('node_modules/a/package.json', Buffer.from('{oops')), undefined);
-    assert.equal(condensePackageJson('app/package.json', Buffer.from(big))?.toString(), '{"name":"a","version":"1","licenses":["MIT"],"dependencies":["b"]}');
+    assert.equal(condensePackageJson('app/package.json', Buffer.from(big))?.toString(), '{"name":"a","version":"1","licenses":["MIT"],"dependencies":{"b":"1"}}');
   });
 });
 
@@ -97,5 +97,37 @@ describe('npm cataloger', () => {
   it('purls: scoped names are namespaced and escaped', () => {
     assert.equal(npmPurl('@babel/core', '7.0.0'), 'pkg:npm/%40babel/core@7.0.0');
     assert.equal(npmPurl('lodash', '4.17.21'), 'pkg:npm/lodash@4.17.21');
+  });
+});
+
+describe('yarn.lock and pnpm-lock.yaml', () => {
+  it('yarn v1: multi-pattern headers, scoped names, dev only through devDependencies, direct from the manifest', async () => {
+    const { parseYarnLock } = await import('./yarn.ts');
+    const lock = '# yarn lockfile v1\n\n"@a/b@^1.0.0", "@a/b@~1.0":\n  version "1.0.5"\n  dependencies:\n    c "^2.0.0"\n\nc@^2.0.0:\n  version "2.1.0"\n\nd@1:\n  version "1.0.0"\n';
+    const got = parseYarnLock(lock, { dependencies: { '@a/b': '~1.0' }, devDependencies: { d: '1' } }).map((p) => `${p.name}@${p.version} ${p.relationship}${p.dev ? ' dev' : ''}`);
+    assert.deepEqual(got, ['@a/b@1.0.5 direct', 'c@2.1.0 indirect', 'd@1.0.0 direct dev']);
+    assert.deepEqual(parseYarnLock(lock).map((p) => p.relationship), ['unknown', 'unknown', 'unknown']);
+  });
+  it('yarn: a stray line is an error, not a hang', async () => {
+    const { parseYarnLock, YarnLockError } = await import('./yarn.ts');
+    assert.throws(() => parseYarnLock('not a lock file\n'), YarnLockError);
+  });
+  it('pnpm v9: packages keyed name@version, importers give direct dependencies', async () => {
+    const { parsePnpmLock } = await import('./pnpm.ts');
+    const lock = "lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies:\n      '@scope/a':\n        specifier: ^1\n        version: 1.2.0\npackages:\n  '@scope/a@1.2.0':\n    resolution: {integrity: sha512-x}\n  b@2.0.0:\n    resolution: {integrity: sha512-y}\n  local@link:../local:\n    resolution: {directory: ../local}\nsnapshots:\n  '@scope/a@1.2.0':\n    dependencies:\n      b: 2.0.0\n";
+    assert.deepEqual(parsePnpmLock(lock).map((p) => `${p.name}@${p.version} ${p.relationship}`), ['@scope/a@1.2.0 direct', 'b@2.0.0 indirect']);
+  });
+  it('pnpm: not YAML, YAML alias bombs → errors', async () => {
+    const { parsePnpmLock, PnpmLockError } = await import('./pnpm.ts');
+    assert.throws(() => parsePnpmLock('packages: [unclosed\n'), PnpmLockError);
+    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x,x]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`)].join('\n');
+    assert.throws(() => parsePnpmLock(bomb), PnpmLockError);
+  });
+  it('lock files in an image are read only where no node_modules sits beside them', async () => {
+    const yarn = file('app/yarn.lock', '# yarn lockfile v1\n\nx@^1:\n  version "1.0.0"\n');
+    const withNm = await npmCataloger.catalog(new MemoryFs([yarn, file('app/node_modules/x/package.json', '{"name":"x","version":"1.0.1"}')]), { notes: [], os: DEBIAN });
+    assert.deepEqual(withNm.map((p) => `${p.type} ${p.version}`), ['node-pkg 1.0.1']);
+    const bundled = await npmCataloger.catalog(new MemoryFs([yarn]), { notes: [], os: DEBIAN });
+    assert.deepEqual(bundled.map((p) => `${p.type} ${p.version}`), ['yarn 1.0.0']);
   });
 });

@@ -10,8 +10,10 @@ export interface PackageJson {
   name?: string;
   version?: string;
   licenses: string[];
-  /** Names of declared dependencies (all kinds), kept for project manifests only. */
-  dependencies?: string[];
+  /** Runtime dependencies (dependencies, optionalDependencies, peerDependencies): name → range. Kept for project manifests only. */
+  dependencies?: Record<string, string>;
+  /** devDependencies: name → range. Kept for project manifests only. */
+  devDependencies?: Record<string, string>;
   workspaces?: string[];
 }
 
@@ -58,13 +60,18 @@ export function parsePackageJson(text: string): PackageJson | undefined {
   const out: PackageJson = { licenses: licensesOf(doc) };
   if (typeof doc['name'] === 'string' && doc['name'] !== '') out.name = doc['name'];
   if (typeof doc['version'] === 'string' && doc['version'] !== '') out.version = doc['version'];
-  const deps = new Set<string>();
-  for (const k of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies']) {
-    const d = doc[k];
-    if (isObj(d)) for (const name of Object.keys(d)) deps.add(name);
-  }
-  if (Array.isArray(doc['dependencies'])) for (const n of doc['dependencies']) if (typeof n === 'string') deps.add(n);
-  if (deps.size) out.dependencies = [...deps];
+  const ranges = (keys: string[]): Record<string, string> | undefined => {
+    const o: Record<string, string> = {};
+    for (const k of keys) {
+      const d = doc[k];
+      if (isObj(d)) for (const [name, range] of Object.entries(d)) if (!(name in o)) o[name] = typeof range === 'string' ? range : '';
+    }
+    return Object.keys(o).length ? o : undefined;
+  };
+  const deps = ranges(['dependencies', 'optionalDependencies', 'peerDependencies']);
+  if (deps) out.dependencies = deps;
+  const dev = ranges(['devDependencies']);
+  if (dev) out.devDependencies = dev;
   const ws = workspacesOf(doc['workspaces']);
   if (ws) out.workspaces = ws;
   return out;
@@ -72,7 +79,7 @@ export function parsePackageJson(text: string): PackageJson | undefined {
 
 /**
  * Shrink a package.json right after it is read: an installed package keeps name, version and
- * licenses; a project manifest also its dependency names. Files that are not JSON objects, or
+ * licenses; a project manifest also its dependency ranges. Files that are not JSON objects, or
  * installed ones without name and version, are dropped.
  */
 export function condensePackageJson(path: string, content: Buffer): Buffer | undefined {
@@ -86,6 +93,7 @@ export function condensePackageJson(path: string, content: Buffer): Buffer | und
   if (p.licenses.length) keep['licenses'] = p.licenses;
   if (!installed) {
     if (p.dependencies) keep['dependencies'] = p.dependencies;
+    if (p.devDependencies) keep['devDependencies'] = p.devDependencies;
     if (p.workspaces) keep['workspaces'] = p.workspaces;
   }
   return Buffer.from(JSON.stringify(keep));
