@@ -43,7 +43,7 @@ export const register: RegisterCommand = (program, getCtx) => {
       });
     const db = storeAdvisoryDb(new MemoryStore(records, { source: 'demo (sample of 4 real OSV advisories)' }));
     if (!ctx.quiet) ctx.stderr.write(`demo: scanning demo/image against ${records.length} sample advisories (${records.map((r) => r.id).join(', ')})\n`);
-    await runScan(`oci:${join(DEMO_DIR, 'image')}`, s, ctx, { db });
+    await runScan(`oci:${join(DEMO_DIR, 'image')}`, s, ctx, { db, name: 'demo/image' });
     if (!ctx.quiet) ctx.stderr.write('demo: the advisories above are a sample. For real scans: `portcullis db update`, then `portcullis scan IMAGE`.\n');
   });
 };

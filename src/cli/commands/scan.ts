@@ -51,7 +51,7 @@ export function defaultIgnoreFile(cwd: string): string | undefined {
   return undefined;
 }
 
-export async function runScan(target: string, s: TargetSettings, ctx: CliContext, preset?: { db?: AdvisoryDb }): Promise<void> {
+export async function runScan(target: string, s: TargetSettings, ctx: CliContext, preset?: { db?: AdvisoryDb; name?: string }): Promise<void> {
   const format = (s.format ?? 'table') as Format;
   if (!(FORMATS as readonly string[]).includes(format)) throw new UserError(`unknown --format "${format}" (use ${FORMATS.join(', ')})`, { code: 'FLAG_INVALID' });
   const severities = s.severity?.map((x) => x.toUpperCase());
@@ -83,6 +83,7 @@ export async function runScan(target: string, s: TargetSettings, ctx: CliContext
     let inventory;
     try {
       inventory = filterInventory(await scan.buildInventory(target, opts), s);
+      if (preset?.name) inventory.artifact.name = preset.name;
     } catch (err) {
       if (signal.aborted) throw new ScannerError('TIMEOUT', `${target}: gave up after ${s.timeout ?? '10m'} (--timeout)`, { cause: err });
       throw err;
