@@ -1,0 +1,183 @@
+/**
+ * The `scan`, `sbom` and `demo` commands as users run them: the real CLI in a child process on
+ * Node 24, real images (the bundled demo OCI layout and archives made from it), real SQLite layer
+ * cache; exit codes, formats, --output, filters and one-line errors.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { REPO_ROOT } from '../helpers/paths.ts';
+
+const NODE = process.execPath;
+const MAIN = join(REPO_ROOT, 'src', 'main.ts');
+const DEMO = join(REPO_ROOT, 'demo', 'image');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(NODE, [MAIN, ...args], { cwd: opts.cwd ?? work, env: { ...process.env, NO_COLOR: '1', ...opts.env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let work: string;
+let cache: string;
+before(() => {
+  work = mkdtempSync(join(tmpdir(), 'pc-cli-'));
+  cache = join(work, 'cache');
+});
+after(() => rmSync(work, { recursive: true, force: true }));
+
+interface TrivyRow {
+  target: string;
+  id: string;
+  pkg: string;
+  installed: string;
+  fixed?: string;
+  severity: string;
+}
+function rows(json: string): TrivyRow[] {
+  const r = JSON.parse(json) as { Results?: { Target: string; Vulnerabilities?: Record<string, string>[] }[] };
+  return (r.Results ?? []).flatMap((res) =>
+    (res.Vulnerabilities ?? []).map((v) => {
+      const row: TrivyRow = { target: res.Target, id: String(v['VulnerabilityID']), pkg: String(v['PkgName']), installed: String(v['InstalledVersion']), severity: String(v['Severity']) };
+      if (v['FixedVersion']) row.fixed = v['FixedVersion'];
+      return row;
+    }),
+  );
+}
+
+describe('portcullis demo (the README\'s first command)', () => {
+  it('shows real findings offline, from the bundled sample, and exits 0', async () => {
+    const r = await cli(['--cache-dir', cache, 'demo']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const id of ['CVE-2015-8315', 'CVE-2016-10707', 'CVE-2022-40897']) assert.match(r.stdout, new RegExp(id), `table shows ${id}`);
+    assert.match(r.stdout, /USN-3863-1/);
+    assert.match(r.stdout, /Total: \d+ \(CRITICAL: \d+, HIGH: \d+, MEDIUM: \d+, LOW: \d+, UNKNOWN: \d+\)/);
+    assert.doesNotMatch(r.stdout, /left-pad/, 'left-pad was deleted by a whiteout');
+    assert.match(r.stderr, /sample/);
+  });
+  it('gives the exact findings as Trivy JSON', async () => {
+    const r = await cli(['--cache-dir', cache, 'demo', '--format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const got = rows(r.stdout).map((x) => `${x.pkg} ${x.installed} ${x.id} ${x.fixed ?? '-'}`).sort();
+    assert.deepEqual(got, [
+      'apt 1.6.3ubuntu0.1 USN-3863-1 1.6.6ubuntu0.1',
+      'jquery 2.2.4 CVE-2016-10707 3.0.0',
+      'libapt-pkg5.0 1.6.3ubuntu0.1 USN-3863-1 1.6.6ubuntu0.1',
+      'ms 0.7.0 CVE-2015-8315 0.7.1',
+      'setuptools 51.3.3 CVE-2022-40897 65.5.1',
+    ]);
+  });
+});
+
+describe('portcullis scan', () => {
+  let dbCache: string;
+  before(async () => {
+    // a real advisory DB: the demo sample imported into the SQLite store
+    dbCache = join(work, 'dbcache');
+    const r = await cli(['--cache-dir', dbCache, 'db', 'import', join(REPO_ROOT, 'demo', 'advisories')]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('--exit-code N exits N when findings remain, 0 when the filters leave none', async () => {
+    const hit = await cli(['--cache-dir', dbCache, 'scan', `oci:${DEMO}`, '--exit-code', '7', '--format', 'json']);
+    assert.equal(hit.code, 7, hit.stderr);
+    assert.ok(rows(hit.stdout).length >= 5);
+    const none = await cli(['--cache-dir', dbCache, 'scan', `oci:${DEMO}`, '--exit-code', '7', '--severity', 'LOW', '--format', 'json']);
+    const low = rows(none.stdout);
+    assert.equal(none.code, low.length ? 7 : 0);
+    assert.ok(low.every((x) => x.severity === 'LOW'));
+  });
+
+  it('--ignorefile drops ignored ids; portcullis.yaml supplies flags; flags win over it', async () => {
+    const dir = mkdtempSync(join(work, 'cfg-'));
+    writeFileSync(join(dir, '.trivyignore'), '# accepted\nCVE-2016-10707\n');
+    writeFileSync(join(dir, 'portcullis.yaml'), 'format: json\nexit-code: 4\n');
+    const r = await cli(['--cache-dir', dbCache, 'scan', `oci:${DEMO}`], { cwd: dir });
+    assert.equal(r.code, 4, r.stderr);
+    const ids = rows(r.stdout).map((x) => x.id);
+    assert.ok(!ids.includes('CVE-2016-10707'));
+    assert.ok(ids.includes('CVE-2015-8315'));
+    const flag = await cli(['--cache-dir', dbCache, 'scan', `oci:${DEMO}`, '--exit-code', '0'], { cwd: dir });
+    assert.equal(flag.code, 0);
+  });
+
+  it('--output writes the file atomically; a failed scan leaves no file', async () => {
+    const out = join(work, 'report.sarif');
+    const r = await cli(['--cache-dir', dbCache, 'scan', `oci:${DEMO}`, '--format', 'sarif', '--output', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const sarif = JSON.parse(readFileSync(out, 'utf8')) as { version: string; runs: unknown[] };
+    assert.equal(sarif.version, '2.1.0');
+    const bad = join(work, 'bad.json');
+    const f = await cli(['--cache-dir', dbCache, 'scan', `oci:${join(work, 'no-such-layout')}`, '--format', 'json', '--output', bad]);
+    assert.equal(f.code, 1);
+    assert.ok(!existsSync(bad));
+    assert.deepEqual(readdirSync(work).filter((n) => n.includes('.tmp')), []);
+  });
+
+  it('without a DB: one line telling the user to run db update, exit 1', async () => {
+    const r = await cli(['--cache-dir', join(work, 'empty-cache'), 'scan', `oci:${DEMO}`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: no advisory database in .*portcullis db update/m);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('bad targets and flags: one clear line, non-zero exit, no stack trace', async () => {
+    const cases: [string[], RegExp][] = [
+      [['scan', 'UPPER/Case:tag'], /error: .*(invalid|reference)/i],
+      [['scan', 'alpine:3.19;rm -rf /'], /error: .*invalid/i],
+      [['scan', `oci:${DEMO}`, '--severity', 'SEVERE'], /error: unknown severity "SEVERE"/],
+      [['scan', `oci:${DEMO}`, '--format', 'xml'], /error: unknown --format "xml"/],
+      [['scan', `docker-archive:${join(work, 'missing.tar')}`], /error: .*missing\.tar/],
+      [['scan', `sbom:${join(REPO_ROOT, 'package.json')}`], /error: .*neither a CycloneDX nor an SPDX/],
+      [['scan', `oci:${DEMO}`, '--timeout', 'soon'], /error: invalid --timeout "soon"/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await cli(['--cache-dir', dbCache, ...args]);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.stderr, re, args.join(' '));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, `no stack trace for ${args.join(' ')}`);
+    }
+  });
+});
+
+describe('portcullis sbom', () => {
+  it('CycloneDX and SPDX of the demo image, and scanning that SBOM finds the same vulnerabilities', async () => {
+    const cdx = join(work, 'demo.cdx.json');
+    const r = await cli(['--cache-dir', cache, 'sbom', `oci:${DEMO}`, '--format', 'cyclonedx', '--output', cdx]);
+    assert.equal(r.code, 0, r.stderr);
+    const bom = JSON.parse(readFileSync(cdx, 'utf8')) as { bomFormat: string; specVersion: string; components: { purl?: string; type: string }[] };
+    assert.equal(bom.bomFormat, 'CycloneDX');
+    const purls = bom.components.map((c) => c.purl).filter(Boolean);
+    assert.ok(purls.includes('pkg:npm/ms@0.7.0'));
+    assert.ok(purls.some((p) => p?.startsWith('pkg:deb/ubuntu/apt@1.6.3ubuntu0.1')));
+    assert.ok(!purls.some((p) => p?.includes('left-pad')));
+    assert.ok(bom.components.some((c) => c.type === 'operating-system'));
+    const spdxFile = join(work, 'demo.spdx.json');
+    const spdx = await cli(['--cache-dir', cache, 'sbom', `oci:${DEMO}`, '--format', 'spdx-json', '-o', spdxFile]);
+    assert.equal(spdx.code, 0, spdx.stderr);
+    assert.equal((JSON.parse(readFileSync(spdxFile, 'utf8')) as { spdxVersion: string }).spdxVersion, 'SPDX-2.3');
+    // scanning either SBOM gives the findings of scanning the image
+    const dbCache = join(work, 'sbom-db');
+    assert.equal((await cli(['--cache-dir', dbCache, 'db', 'import', join(REPO_ROOT, 'demo', 'advisories')])).code, 0);
+    const key = (j: string): string[] => rows(j).map((x) => `${x.pkg} ${x.installed} ${x.id} ${x.fixed ?? '-'}`).sort();
+    const direct = await cli(['--cache-dir', dbCache, 'scan', `oci:${DEMO}`, '--format', 'json']);
+    assert.equal(key(direct.stdout).length, 5);
+    for (const f of [cdx, spdxFile]) {
+      const viaSbom = await cli(['--cache-dir', dbCache, 'scan', `sbom:${f}`, '--format', 'json']);
+      assert.equal(viaSbom.code, 0, viaSbom.stderr);
+      assert.deepEqual(key(viaSbom.stdout), key(direct.stdout), f);
+    }
+  });
+});
