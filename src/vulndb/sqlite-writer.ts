@@ -201,8 +201,10 @@ export class DbWriter {
     }
   }
 
-  #write(rec: OsvRecord, text: string, prev: PrevRow | undefined): number {
-    const big = Buffer.byteLength(text) > COMPRESS_ABOVE;
+  /** Store the record (its full JSON, whitespace removed; deflated when large) and index it. */
+  #write(rec: OsvRecord, prev: PrevRow | undefined): number {
+    const text = JSON.stringify(rec);
+    const big = text.length > COMPRESS_ABOVE;
     const json = big ? null : text;
     const zjson = big ? deflateRawSync(text, { level: 6 }) : null;
     if (prev) {
@@ -282,11 +284,11 @@ export class DbWriter {
       const prevInSource = old.get(rec.id);
       const existing = prevInSource ?? this.#existing(rec.id);
       let rowid: number;
-      if (!existing) rowid = this.#write(rec, text, undefined);
+      if (!existing) rowid = this.#write(rec, undefined);
       else {
         const cmp = compareModified(rec.modified, existing.modified);
         const same = cmp === 0 && existing.withdrawn === Boolean(rec.withdrawn);
-        rowid = cmp < 0 || same ? existing.rowid : this.#write(rec, text, existing);
+        rowid = cmp < 0 || same ? existing.rowid : this.#write(rec, existing);
       }
       if (!prevInSource) {
         this.#stmt('addMember').run(desc.id, rowid);
