@@ -33,7 +33,7 @@ const MAX_DEPTH = 64;
 /** A page's bytes (including its header) and where it came from. */
 interface Page {
   buf: Buffer;
-  id: bigint;
+  id: number;
   flags: number;
   count: number;
 }
@@ -66,9 +66,9 @@ export class BoltDb {
   readonly txid: bigint;
   readonly #fd: number;
   readonly #fileSize: number;
-  readonly #maxPgid: bigint;
-  readonly #rootPgid: bigint;
-  readonly #cache = new Map<bigint, Page>();
+  readonly #maxPgid: number;
+  readonly #rootPgid: number;
+  readonly #cache = new Map<number, Page>();
   readonly #cacheLimit: number;
   #closed = false;
 
@@ -77,8 +77,8 @@ export class BoltDb {
     this.#fd = fd;
     this.#fileSize = fileSize;
     this.pageSize = meta.pageSize;
-    this.#rootPgid = meta.root;
-    this.#maxPgid = meta.pgid;
+    this.#rootPgid = pgidNumber(path, meta.root);
+    this.#maxPgid = pgidNumber(path, meta.pgid);
     this.txid = meta.txid;
     this.#cacheLimit = cachePages;
   }
@@ -166,8 +166,11 @@ export class BoltDb {
     return b;
   }
 
-  /** @internal Read page `id` (with its overflow pages). */
-  page(id: bigint): Page {
+  /**
+   * @internal Read page `id` (with its overflow pages): one positional read for a plain page, a second
+   * one only for the rest of an overflowing page.
+   */
+  page(id: number): Page {
     if (this.#closed) throw new ScannerError('TRIVYDB_CLOSED', `${this.path} is closed`);
     const hit = this.#cache.get(id);
     if (hit) {
@@ -175,18 +178,21 @@ export class BoltDb {
       this.#cache.set(id, hit);
       return hit;
     }
-    if (id < 2n || id >= this.#maxPgid) throw corrupt(this.path, `page id ${id} out of range`);
+    if (id < 2 || id >= this.#maxPgid) throw corrupt(this.path, `page id ${id} out of range`);
     const ps = this.pageSize;
-    const offset = Number(id) * ps;
+    const offset = id * ps;
     if (offset + ps > this.#fileSize) throw corrupt(this.path, `page ${id} beyond the end of the file`);
-    const head = Buffer.alloc(PAGE_HEADER);
-    readSync(this.#fd, head, 0, PAGE_HEADER, offset);
-    const overflow = head.readUInt32LE(12);
-    const len = (overflow + 1) * ps;
-    if (offset + len > this.#fileSize || BigInt(overflow) + id >= this.#maxPgid + 1n) throw corrupt(this.path, `page ${id} overflows the file`);
-    const buf = Buffer.allocUnsafe(len);
-    const n = readSync(this.#fd, buf, 0, len, offset);
-    if (n !== len) throw corrupt(this.path, `short read of page ${id}`);
+    let buf = Buffer.allocUnsafe(ps);
+    if (readSync(this.#fd, buf, 0, ps, offset) !== ps) throw corrupt(this.path, `short read of page ${id}`);
+    const overflow = buf.readUInt32LE(12);
+    if (overflow > 0) {
+      const len = (overflow + 1) * ps;
+      if (offset + len > this.#fileSize || overflow + id >= this.#maxPgid + 1) throw corrupt(this.path, `page ${id} overflows the file`);
+      const whole = Buffer.allocUnsafe(len);
+      buf.copy(whole, 0);
+      if (readSync(this.#fd, whole, ps, len - ps, offset + ps) !== len - ps) throw corrupt(this.path, `short read of page ${id}`);
+      buf = whole;
+    }
     const page = parsePageHeader(this.path, buf, id);
     this.#cache.set(id, page);
     if (this.#cache.size > this.#cacheLimit) {
@@ -197,7 +203,13 @@ export class BoltDb {
   }
 }
 
-function parsePageHeader(path: string, buf: Buffer, id: bigint): Page {
+/** Page ids are u64 on disk; a valid file of any size has ids far below 2^53. */
+function pgidNumber(path: string, v: bigint): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(path, `page id ${v} out of range`);
+  return Number(v);
+}
+
+function parsePageHeader(path: string, buf: Buffer, id: number): Page {
   const flags = buf.readUInt16LE(8);
   const count = buf.readUInt16LE(10);
   if (!(flags & (BRANCH_FLAG | LEAF_FLAG))) throw corrupt(path, `page ${id} is not a branch or leaf page (flags 0x${flags.toString(16)})`);
@@ -217,26 +229,43 @@ function leafElem(path: string, p: Page, i: number): { flags: number; key: Buffe
   return { flags, key: p.buf.subarray(k, k + ksize), value: p.buf.subarray(k + ksize, k + ksize + vsize) };
 }
 
-function branchElem(path: string, p: Page, i: number): { key: Buffer; pgid: bigint } {
+function branchElem(path: string, p: Page, i: number): { key: Buffer; pgid: number } {
   const at = PAGE_HEADER + i * ELEM_SIZE;
   const pos = p.buf.readUInt32LE(at);
   const ksize = p.buf.readUInt32LE(at + 4);
-  const pgid = p.buf.readBigUInt64LE(at + 8);
   const k = at + pos;
   if (k + ksize > p.buf.length) throw corrupt(path, `branch element ${i} of page ${p.id} points outside the page`);
-  return { key: p.buf.subarray(k, k + ksize), pgid };
+  return { key: p.buf.subarray(k, k + ksize), pgid: branchPgid(p, at) };
+}
+
+/** The child page id of the branch element at `at` (u64 read as two u32: no BigInt on the hot path). */
+function branchPgid(p: Page, at: number): number {
+  const lo = p.buf.readUInt32LE(at + 8);
+  const hi = p.buf.readUInt32LE(at + 12);
+  // ids above 2^53 do not exist in a valid file; page() rejects the (inexact) result as out of range
+  return hi * 0x100000000 + lo;
+}
+
+/** Compare the key of element i of a leaf (or branch) page with `key`, without allocating. */
+function compareElemKey(path: string, p: Page, i: number, key: Buffer, leaf: boolean): number {
+  const at = PAGE_HEADER + i * ELEM_SIZE;
+  const pos = p.buf.readUInt32LE(at + (leaf ? 4 : 0));
+  const ksize = p.buf.readUInt32LE(at + (leaf ? 8 : 4));
+  const k = at + pos;
+  if (k + ksize > p.buf.length) throw corrupt(path, `element ${i} of page ${p.id} points outside the page`);
+  return p.buf.compare(key, 0, key.length, k, k + ksize);
 }
 
 const toKey = (k: string | Buffer): Buffer => (typeof k === 'string' ? Buffer.from(k) : k);
 
 export class BoltBucket {
   readonly #db: BoltDb;
-  readonly #root: bigint;
+  readonly #root: number;
   /** For inline buckets: the page embedded in the parent's value. */
   readonly #inline: Page | undefined;
 
   /** @internal */
-  constructor(db: BoltDb, root: bigint, inline: Page | undefined) {
+  constructor(db: BoltDb, root: number, inline: Page | undefined) {
     this.#db = db;
     this.#root = root;
     this.#inline = inline;
@@ -255,9 +284,8 @@ export class BoltBucket {
         let hi = p.count;
         while (lo < hi) {
           const mid = (lo + hi) >>> 1;
-          const e = leafElem(this.#db.path, p, mid);
-          const c = Buffer.compare(e.key, key);
-          if (c === 0) return e;
+          const c = compareElemKey(this.#db.path, p, mid, key, true);
+          if (c === 0) return leafElem(this.#db.path, p, mid);
           if (c < 0) lo = mid + 1;
           else hi = mid;
         }
@@ -268,13 +296,14 @@ export class BoltBucket {
       let hi = p.count;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (Buffer.compare(branchElem(this.#db.path, p, mid).key, key) < 0) lo = mid + 1;
+        if (compareElemKey(this.#db.path, p, mid, key, false) < 0) lo = mid + 1;
         else hi = mid;
       }
       let idx = lo;
-      if (idx >= p.count || !branchElem(this.#db.path, p, idx).key.equals(key)) idx = Math.max(0, idx - 1);
+      if (idx >= p.count || compareElemKey(this.#db.path, p, idx, key, false) !== 0) idx = Math.max(0, idx - 1);
       if (p.count === 0) return undefined;
-      p = this.#db.page(branchElem(this.#db.path, p, idx).pgid);
+      branchElem(this.#db.path, p, idx);
+      p = this.#db.page(branchPgid(p, PAGE_HEADER + idx * ELEM_SIZE));
     }
     throw corrupt(this.#db.path, 'B+tree deeper than 64 levels (a page cycle?)');
   }
@@ -294,11 +323,11 @@ export class BoltBucket {
 
   #open(value: Buffer): BoltBucket {
     if (value.length < BUCKET_HEADER) throw corrupt(this.#db.path, 'bucket header too short');
-    const root = value.readBigUInt64LE(0);
-    if (root !== 0n) return new BoltBucket(this.#db, root, undefined);
+    const root = value.readUInt32LE(4) * 0x100000000 + value.readUInt32LE(0);
+    if (root !== 0) return new BoltBucket(this.#db, root, undefined);
     const inline = value.subarray(BUCKET_HEADER);
     if (inline.length < PAGE_HEADER) throw corrupt(this.#db.path, 'inline bucket too short');
-    return new BoltBucket(this.#db, 0n, parsePageHeader(this.#db.path, inline, 0n));
+    return new BoltBucket(this.#db, 0, parsePageHeader(this.#db.path, inline, 0));
   }
 
   /** Every entry in key order (depth-first over the B+tree). */
