@@ -91,14 +91,22 @@ export function cleanStaleTemps(dir: string): void {
   }
 }
 
-/** An exclusive lock on the DB directory (one writer at a time); stale locks of dead pids are taken over. */
+/** Locks this process holds (a lock file with our own pid is ours only if it is in here). */
+const heldHere = new Set<string>();
+
+/** An exclusive lock on the DB (one writer at a time, across and within processes); stale locks of dead pids are taken over. */
 export function acquireLock(dbPath: string): () => void {
   const lock = `${dbPath}.lock`;
   mkdirSync(dirname(dbPath), { recursive: true });
+  if (heldHere.has(lock)) throw new UserError(`another db update/import in this process is writing ${dbPath}; wait for it to finish`, { code: 'VULNDB_LOCKED' });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return () => rmSync(lock, { force: true });
+      heldHere.add(lock);
+      return () => {
+        heldHere.delete(lock);
+        rmSync(lock, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ScannerError('VULNDB_LOCK', `cannot lock ${lock}: ${(err as Error).message}`, { cause: err });
       let holder = NaN;
@@ -446,6 +454,8 @@ export interface NewDbOptions {
   command: string;
   /** Start from an empty DB instead of a copy of the live one. */
   fresh?: boolean;
+  /** The caller already holds the lock (acquireLock). */
+  locked?: boolean;
   now?: () => Date;
 }
 
@@ -490,7 +500,7 @@ function liveUsable(path: string, logger: Logger): boolean {
 export async function withNewDb<T>(dbPath: string, opts: NewDbOptions, fn: (w: DbWriter) => Promise<T>): Promise<NewDbResult<T>> {
   const dir = dirname(dbPath);
   mkdirSync(dir, { recursive: true });
-  const release = acquireLock(dbPath);
+  const release = opts.locked ? () => {} : acquireLock(dbPath);
   const tmp = join(dir, `.${basename(dbPath)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   let db: DatabaseSync | undefined;
   const now = opts.now ?? (() => new Date());

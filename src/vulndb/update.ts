@@ -22,7 +22,7 @@ import { nvdFileSeverities, sniffFile, zipRecords } from './feeds.ts';
 import { download, type DownloadResult } from './fetch.ts';
 import { osvDbPath } from './paths.ts';
 import { SqliteStore, type SourceChange, type SourceStatus } from './sqlite-store.ts';
-import { cleanStaleTemps, withNewDb } from './sqlite-writer.ts';
+import { acquireLock, cleanStaleTemps, withNewDb } from './sqlite-writer.ts';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip-reader.ts';
 
 export const OSV_BUCKET_URL = 'https://osv-vulnerabilities.storage.googleapis.com';
@@ -62,7 +62,8 @@ export interface FeedOutcome {
   name: string;
   sourceId: string;
   url: string;
-  status: 'updated' | 'unchanged' | 'failed';
+  /** 'skipped': a default ecosystem the bucket / mirror does not publish (404); not an error. */
+  status: 'updated' | 'unchanged' | 'failed' | 'skipped';
   change?: SourceChange;
   bytes?: number;
   error?: string;
@@ -132,10 +133,9 @@ export async function updateOsvDb(opts: UpdateOsvOptions): Promise<UpdateOsvResu
   const dbPath = osvDbPath(opts.cacheDir);
   const dir = dirname(dbPath);
   mkdirSync(dir, { recursive: true });
-  cleanStaleTemps(dir);
   const ecosystems = parseEcosystemList(opts.ecosystems);
+  const defaults = (opts.ecosystems ?? []).every((e) => e.trim() === '');
   const base = opts.mirror ?? OSV_BUCKET_URL;
-  const previous = currentSources(dbPath, opts.logger);
   const tag = `${process.pid}.${Date.now().toString(36)}`;
   const jobs: Job[] = [
     ...ecosystems.map((e, i): Job => ({ name: e, sourceId: ecosystemSourceId(e), kind: 'osv', url: ecosystemZipUrl(base, e), dest: join(dir, `.download.${tag}.${i}.zip`), done: 0 })),
@@ -144,6 +144,16 @@ export async function updateOsvDb(opts: UpdateOsvOptions): Promise<UpdateOsvResu
       return { name: x, sourceId: `nvd:${url}`, kind: 'nvd', url, dest: join(dir, `.download.${tag}.nvd${i}`), done: 0 };
     }),
   ];
+  // one writer at a time, from before the first download (a second update fails at once)
+  const release = acquireLock(dbPath);
+  let previous: Map<string, SourceStatus>;
+  try {
+    cleanStaleTemps(dir);
+    previous = currentSources(dbPath, opts.logger);
+  } catch (err) {
+    release();
+    throw err;
+  }
   const report = (): void => {
     if (!opts.onProgress) return;
     const active = jobs.filter((j) => j.done > 0 && !j.result && !j.error);
@@ -184,7 +194,9 @@ export async function updateOsvDb(opts: UpdateOsvOptions): Promise<UpdateOsvResu
     const outcomes: FeedOutcome[] = [];
     const changed = jobs.filter((j) => j.result?.status === 'downloaded');
     for (const j of jobs) {
-      if (j.error) outcomes.push({ name: j.name, sourceId: j.sourceId, url: j.url, status: 'failed', error: describeError(j.error) });
+      const notPublished = defaults && j.kind === 'osv' && j.error instanceof ScannerError && j.error.code === 'FEED_NOT_FOUND';
+      if (notPublished) outcomes.push({ name: j.name, sourceId: j.sourceId, url: j.url, status: 'skipped', error: describeError(j.error) });
+      else if (j.error) outcomes.push({ name: j.name, sourceId: j.sourceId, url: j.url, status: 'failed', error: describeError(j.error) });
       else if (j.result?.status === 'not-modified') outcomes.push({ name: j.name, sourceId: j.sourceId, url: j.url, status: 'unchanged' });
     }
     let swapped = false;
@@ -192,10 +204,10 @@ export async function updateOsvDb(opts: UpdateOsvOptions): Promise<UpdateOsvResu
     if (changed.length > 0) {
       const limits = { ...DEFAULT_ZIP_LIMITS, ...opts.zipLimits };
       const command = `db update ${ecosystems.join(',')}${opts.mirror ? ` --mirror ${opts.mirror}` : ''}`;
-      const r = await withNewDb(dbPath, { logger: opts.logger, command, ...(opts.now ? { now: opts.now } : {}) }, async (w) => {
+      const r = await withNewDb(dbPath, { logger: opts.logger, command, locked: true, ...(opts.now ? { now: opts.now } : {}) }, async (w) => {
         for (const o of outcomes) {
           if (o.status === 'unchanged') w.unchanged(o.sourceId);
-          else w.failed(o.sourceId, o.error);
+          else if (o.status === 'failed') w.failed(o.sourceId, o.error);
         }
         for (const j of changed) {
           const res = j.result;
@@ -238,5 +250,6 @@ export async function updateOsvDb(opts: UpdateOsvOptions): Promise<UpdateOsvResu
     throw err;
   } finally {
     for (const j of jobs) rmSync(j.dest, { force: true });
+    release();
   }
 }

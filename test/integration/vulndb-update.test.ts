@@ -210,6 +210,27 @@ describe('db update from an HTTP mirror', () => {
     assert.deepEqual(r2.outcomes.map((o) => o.status), ['unchanged', 'unchanged']);
   });
 
+  it('the default ecosystem list: an ecosystem the mirror does not publish is skipped, not an error', async () => {
+    const cache = join(tmp.path, 'defaults');
+    const r = await updateOsvDb({ cacheDir: cache, logger: log, mirror: server.url, ...FAST });
+    assert.equal(r.failed, 0);
+    assert.deepEqual(r.outcomes.filter((o) => o.status === 'updated').map((o) => o.name).sort(), ['PyPI', 'npm']);
+    assert.ok(r.outcomes.filter((o) => o.status === 'skipped').length >= 10);
+    assert.ok(r.outcomes.some((o) => o.name === 'Debian' && o.status === 'skipped'));
+  });
+
+  it('a second update while one runs is refused at once (one writer at a time)', async () => {
+    const cache = join(tmp.path, 'twice');
+    server.plan('/PyPI/all.zip', { kind: 'hang' });
+    const first = updateOsvDb(opts(cache, { ecosystems: ['PyPI'], timeoutMs: 800, retries: 0 }));
+    await new Promise((r) => setTimeout(r, 100));
+    await assert.rejects(updateOsvDb(opts(cache, { ecosystems: ['npm'] })), (e: unknown) => e instanceof UserError && e.code === 'VULNDB_LOCKED');
+    const r = await first;
+    assert.equal(r.outcomes[0]?.status, 'failed');
+    const again = await updateOsvDb(opts(cache, { ecosystems: ['npm'] }));
+    assert.equal(again.outcomes[0]?.status, 'updated', 'the lock was released');
+  });
+
   it('refuses a download larger than the size cap', async () => {
     const cache = join(tmp.path, 'cap');
     const r = await updateOsvDb(opts(cache, { ecosystems: ['PyPI'], maxDownloadBytes: 1000 }));

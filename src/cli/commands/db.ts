@@ -156,7 +156,13 @@ async function updateOsv(ctx: CliContext, o: Record<string, unknown>, signal: Ab
   }
   if (format(o['format']) === 'json') ctx.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
-    const rows = result.outcomes.map((x) => [x.name, x.status, x.status === 'failed' ? (x.error ?? '') : x.status === 'updated' ? `${changeText(x.change)}${x.bytes ? `, ${mb(x.bytes)}` : ''}` : 'not modified since the last update']);
+    const detail = (x: (typeof result.outcomes)[number]): string => {
+      if (x.status === 'failed') return x.error ?? '';
+      if (x.status === 'skipped') return `not published there (${x.url})`;
+      if (x.status === 'updated') return `${changeText(x.change)}${x.bytes ? `, ${mb(x.bytes)}` : ''}`;
+      return 'not modified since the last update';
+    };
+    const rows = result.outcomes.map((x) => [x.name, x.status, detail(x)]);
     for (const l of pad(rows)) info(ctx, l);
     if (result.swapped) info(ctx, `advisory DB updated: ${result.dbPath} (update #${result.updateId ?? '?'}; \`portcullis db changes\` lists the ids)`);
     else if (result.failed === 0) info(ctx, `advisory DB is current: ${result.dbPath}`);
