@@ -3,12 +3,12 @@
  * line, JSON output, the air-gap round trip, and the Trivy DB beside the OSV one.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TESTDATA } from '../helpers/paths.ts';
 import { osvDbPath } from '../../src/vulndb/index.ts';
-import { MirrorServer, OSV_DIR, osvFiles, runCli, snapshot, tempDir, writeZip, zipBuffer, type CliRun } from './vulndb-helpers.ts';
+import { MirrorServer, OSV_DIR, osvFiles, runCli, snapshot, startCli, tempDir, writeZip, zipBuffer, type CliRun } from './vulndb-helpers.ts';
 
 /** Exit 1 and exactly one stderr line, `error: …`, no stack trace. */
 function oneErrorLine(r: CliRun, re: RegExp): void {
@@ -128,6 +128,32 @@ describe('portcullis db (CLI)', () => {
     assert.deepEqual(sb.findings, sa.findings);
     assert.deepEqual(sb.counts, sa.counts);
     oneErrorLine(await runCli(['--cache-dir', b, 'db', 'import', file, '--sha256', '0'.repeat(64)]), /has sha256 [0-9a-f]{64}, expected 0{64}/);
+  });
+
+  it('killed while writing the new DB (after the download): the old DB answers as before; the next run cleans up', async () => {
+    const cache = join(tmp.path, 'killwrite');
+    assert.equal((await runCli(['--cache-dir', cache, '-q', 'db', 'import', join(OSV_DIR, 'PyPI')])).code, 0);
+    const before = snapshot(cache);
+    const big = join(tmp.path, 'big.zip');
+    const details = 'x'.repeat(3000);
+    await writeZip(
+      big,
+      Array.from({ length: 6000 }, (_, i): [string, string] => [
+        `GHSA-${i}.json`,
+        JSON.stringify({ id: `GHSA-kill-${i}`, modified: '2024-01-01T00:00:00Z', details, affected: [{ package: { ecosystem: 'npm', name: `p${i}` }, versions: ['1.0.0'] }] }),
+      ]),
+    );
+    const run = startCli(['--cache-dir', cache, '-q', 'db', 'import', big]);
+    const dbDir = join(cache, 'db');
+    const deadline = Date.now() + 20_000;
+    while (!readdirSync(dbDir).some((n) => n.endsWith('.tmp')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    run.child.kill('SIGKILL');
+    const res = await run.done;
+    assert.equal(res.signal, 'SIGKILL', 'killed before it finished');
+    assert.ok(readdirSync(dbDir).some((n) => n.endsWith('.tmp')), 'the half-built DB is a temp file beside the live one');
+    assert.equal(snapshot(cache), before);
+    assert.equal((await runCli(['--cache-dir', cache, '-q', 'db', 'import', join(OSV_DIR, 'npm')])).code, 0);
+    assert.deepEqual(readdirSync(dbDir), ['osv.sqlite']);
   });
 
   it('db import trivy:PATH installs the Trivy DB; db status shows it beside the OSV DB', async () => {
