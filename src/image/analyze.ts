@@ -4,12 +4,14 @@
  * thread pool, so two layers use two cores — and applied strictly in order. Each layer's analysis
  * is cached by its verified digest.
  */
+import { createReadStream } from 'node:fs';
 import type { Artifact, ReadonlyFs } from '../domain/index.ts';
 import { ScannerError, describeError } from '../shared/errors.ts';
 import { silentLogger, type Logger } from '../shared/log.ts';
 import { LayerCache } from './cache.ts';
 import { decompress } from './decompress.ts';
-import { hashing, sha256Digest } from './digest.ts';
+import { DecodePool, type DecodeJob } from './decode-pool.ts';
+import { hashing, sha256Digest, verified, type StreamCheck } from './digest.ts';
 import { combineAnalyses, analyzeLayerTar, type FileSelector, type LayerAnalysis } from './layers.ts';
 import { parsePlatform, type Platform } from './manifest.ts';
 import { MergedTree } from './merge.ts';
@@ -19,7 +21,7 @@ import { ociArchiveSource, ociDirSource } from './sources/oci-layout.ts';
 import { registrySource } from './sources/registry.ts';
 import { readRootfsExtra, rootfsArtifact, walkRootfs } from './sources/rootfs.ts';
 import { TarIndex } from './sources/tar-index.ts';
-import type { ImageSource, LayerSource } from './sources/types.ts';
+import type { ImageSource, LayerSource, RawLayer } from './sources/types.ts';
 import { parseTarget, type Target } from './target.ts';
 
 export interface ProgressEvent {
@@ -44,6 +46,11 @@ export interface AnalyzeOptions {
   onProgress?: (e: ProgressEvent) => void;
   /** Layers read at the same time (default 2). */
   concurrency?: number;
+  /**
+   * Decode layers in worker threads: undefined (default) = when the layers to read are big enough to
+   * be worth it, true = always, false = never (everything on the main thread).
+   */
+  workers?: boolean;
   /** Extra registry settings (timeouts, retries, credentials lookup). */
   registry?: Omit<RegistryOptions, 'insecure' | 'registryConfig' | 'allowPrivateRegistries' | 'signal' | 'logger'>;
 }
@@ -82,74 +89,139 @@ interface Ctx {
   stats: AnalyzeStats;
   progress: (n: number, item: string) => void;
   log: Logger;
+  /** Decoder workers, when the layers to read are big enough to be worth them. */
+  pool: DecodePool | undefined;
+  /** Send every layer to the pool, small ones too. */
+  poolAll?: boolean;
 }
 
-async function analyzeOne(layer: LayerSource, ctx: Ctx): Promise<LayerAnalysis> {
-  const key = LayerCache.key(layer.cacheKey, ctx.sel.key);
-  const hit = ctx.cache?.get(key);
-  if (hit) {
-    ctx.stats.cacheHits++;
-    return hit;
+/** Layers smaller than this are decoded on the main thread (a worker would cost more than it saves). */
+const POOL_MIN_LAYER = 4 << 20;
+/** Start decoder workers only when at least this many raw bytes must be read. */
+const POOL_MIN_TOTAL = 24 << 20;
+
+function rawStream(raw: RawLayer): AsyncIterable<Buffer> {
+  if ('stream' in raw) return raw.stream;
+  const { path, start, length } = raw.file;
+  if (length === 0) return (async function* () {})();
+  return createReadStream(path, { start, end: start + length - 1, highWaterMark: 1 << 20 });
+}
+
+/** The decompressed tar of one layer, verified as it streams (blob digest, size, diff ID). */
+async function layerTar(layer: LayerSource, ctx: Ctx): Promise<AsyncIterable<Buffer>> {
+  const raw = await layer.openRaw();
+  let last = 0;
+  const onRaw = (n: number): void => {
+    if (n > last) {
+      ctx.stats.bytesRead += n - last;
+      ctx.progress(n - last, layer.what);
+      last = n;
+    }
+  };
+  if (ctx.pool && (ctx.poolAll || (layer.size ?? POOL_MIN_LAYER) >= POOL_MIN_LAYER)) {
+    const job: DecodeJob = { what: layer.what, onRaw };
+    if (layer.digest) job.digest = layer.digest;
+    if (layer.size !== undefined) job.size = layer.size;
+    if (layer.verifyDiffId) job.diffId = layer.verifyDiffId;
+    if ('file' in raw) job.file = raw.file;
+    else job.source = raw.stream;
+    return ctx.pool.decode(job, ctx.signal);
   }
+  let n = 0;
+  let bytes = abortable(rawStream(raw), ctx.signal, layer.what, (k) => onRaw((n += k)));
+  if (layer.digest || layer.size !== undefined) {
+    const check: StreamCheck = { what: layer.what };
+    if (layer.digest) check.digest = layer.digest;
+    if (layer.size !== undefined) check.size = layer.size;
+    bytes = verified(bytes, check);
+  }
+  let tar = decompress(bytes, layer.what);
+  const diffId = layer.verifyDiffId;
+  if (diffId) {
+    tar = hashing(tar, (d) => {
+      if (d !== diffId) throw new ScannerError('DIGEST_MISMATCH', `${layer.what}: the layer's content hashes to ${d}, not its diff ID ${diffId}`);
+    });
+  }
+  return tar;
+}
+
+async function analyzeOne(layer: LayerSource, ctx: Ctx, key: string): Promise<LayerAnalysis> {
   ctx.stats.layersRead++;
-  const raw = abortable(await layer.open(), ctx.signal, layer.what, (n) => {
-    ctx.stats.bytesRead += n;
-    ctx.progress(n, layer.what);
-  });
-  let diffId: string | undefined;
-  let tar = decompress(raw, layer.what);
-  if (layer.verifyDiffId) tar = hashing(tar, (d) => (diffId = d));
   let a: LayerAnalysis;
   try {
-    a = await analyzeLayerTar(tar, ctx.sel, layer.what);
+    a = await analyzeLayerTar(await layerTar(layer, ctx), ctx.sel, layer.what);
   } catch (err) {
     if (err instanceof ScannerError && err.code === 'TAR_CORRUPT') {
       throw new ScannerError('LAYER_CORRUPT', `${layer.what}: ${err.message}`, { cause: err });
     }
     throw err;
   }
-  if (layer.verifyDiffId && diffId !== layer.verifyDiffId) {
-    throw new ScannerError('DIGEST_MISMATCH', `${layer.what}: the layer's content hashes to ${diffId ?? '?'}, not its diff ID ${layer.verifyDiffId}`);
-  }
   ctx.cache?.put(key, a);
   return a;
 }
 
-/** Analyses every layer, `concurrency` at a time; results in layer order. First failure cancels the rest. */
-async function analyzeLayers(layers: LayerSource[], ctx: Ctx, concurrency: number): Promise<LayerAnalysis[]> {
+/**
+ * Analyses every layer: cache hits first, then the rest `concurrency` at a time, largest first (so
+ * the big layer does not start last); results in layer order. First failure cancels the rest.
+ */
+async function analyzeLayers(layers: LayerSource[], ctx: Ctx, concurrency: number, workers: boolean | undefined): Promise<LayerAnalysis[]> {
   const out = new Array<LayerAnalysis>(layers.length);
+  const todo: { i: number; key: string; size: number }[] = [];
+  layers.forEach((layer, i) => {
+    const key = LayerCache.key(layer.cacheKey, ctx.sel.key);
+    const hit = ctx.cache?.get(key);
+    if (hit) {
+      ctx.stats.cacheHits++;
+      out[i] = hit;
+    } else todo.push({ i, key, size: layer.size ?? 0 });
+  });
+  if (!todo.length) return out;
+  todo.sort((a, b) => b.size - a.size);
+  const big = todo.filter((t) => t.size >= POOL_MIN_LAYER).length;
+  const total = todo.reduce((s, t) => s + t.size, 0);
+  const auto = workers === undefined && big > 0 && total >= POOL_MIN_TOTAL;
+  const pool = workers === true || auto ? new DecodePool(1) : undefined;
   let next = 0;
   let failed: unknown;
   const ac = new AbortController();
-  const inner: Ctx = { ...ctx, signal: AbortSignal.any([ctx.signal, ac.signal]) };
+  const inner: Ctx = { ...ctx, pool, poolAll: workers === true, signal: AbortSignal.any([ctx.signal, ac.signal]) };
   const worker = async (): Promise<void> => {
-    while (failed === undefined && next < layers.length) {
-      const i = next++;
-      const layer = layers[i];
-      if (!layer) break;
+    while (failed === undefined && next < todo.length) {
+      const t = todo[next++];
+      const layer = t ? layers[t.i] : undefined;
+      if (!t || !layer) break;
       try {
-        out[i] = await analyzeOne(layer, inner);
+        out[t.i] = await analyzeOne(layer, inner, t.key);
       } catch (err) {
         if (failed === undefined) failed = err;
         ac.abort();
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, layers.length)) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, todo.length)) }, worker));
+  } finally {
+    await pool?.close();
+  }
   if (failed !== undefined) throw failed;
   return out;
 }
 
-function extraSelector(sel: FileSelector, paths: Set<string>): FileSelector {
-  const sorted = [...paths].sort();
+/**
+ * The second pass's selector: exactly the missing link targets, each sized and condensed as the
+ * (first) link path it is wanted under — a file is judged by the name it is read by.
+ */
+function extraSelector(sel: FileSelector, targets: Map<string, string[]>): FileSelector {
+  const sorted = [...targets.keys()].sort();
+  const via = (p: string): string => targets.get(p)?.[0] ?? p;
   const extra: FileSelector = {
     key: `${sel.key}+links:${sha256Digest(sorted.join('\n')).slice(7, 23)}`,
-    wants: (f) => paths.has(f.path),
-    maxFileSize: (p) => sel.maxFileSize(p),
+    wants: (f) => targets.has(f.path),
+    maxFileSize: (p) => Math.max(...(targets.get(p) ?? [p]).map((l) => sel.maxFileSize(l))),
   };
   if (sel.condense) {
     const c = sel.condense.bind(sel);
-    extra.condense = (p, content) => c(p, content);
+    extra.condense = (p, content) => c(via(p), content);
   }
   return extra;
 }
@@ -199,7 +271,7 @@ export async function analyzeTarget(target: string, selector: FileSelector, opts
     const missing = tree.missingTargets(selector);
     if (missing.size) {
       stats.secondPass = true;
-      tree.apply(readRootfsExtra(t.path, selector, missing), undefined);
+      tree.apply(readRootfsExtra(t.path, extraSelector(selector, missing), missing.keys()), undefined);
     }
     notes.push(...a.notes);
     return { artifact: rootfsArtifact(t.input), fs: tree.toFs(selector, notes), notes, stats };
@@ -215,6 +287,7 @@ export async function analyzeTarget(target: string, selector: FileSelector, opts
     const total = src.layers.reduce((s, l) => s + (l.size ?? 0), 0);
     let done = 0;
     const ctx: Ctx = {
+      pool: undefined,
       sel: selector,
       cache,
       signal,
@@ -226,14 +299,14 @@ export async function analyzeTarget(target: string, selector: FileSelector, opts
       },
     };
     const concurrency = opts.concurrency ?? 2;
-    let analyses = await analyzeLayers(src.layers, ctx, concurrency);
+    let analyses = await analyzeLayers(src.layers, ctx, concurrency, opts.workers);
     let tree = new MergedTree();
     analyses.forEach((a, i) => tree.apply(a, src.layers[i]?.id));
     const missing = tree.missingTargets(selector);
     if (missing.size) {
       stats.secondPass = true;
-      log.debug({ paths: missing.size }, 'second pass for link targets');
-      const extra = await analyzeLayers(src.layers, { ...ctx, sel: extraSelector(selector, missing) }, concurrency);
+      log.debug({ paths: missing.size, sample: [...missing].slice(0, 5) }, 'second pass for link targets');
+      const extra = await analyzeLayers(src.layers, { ...ctx, sel: extraSelector(selector, missing) }, concurrency, opts.workers);
       analyses = analyses.map((a, i) => combineAnalyses(a, extra[i] ?? a));
       tree = new MergedTree();
       analyses.forEach((a, i) => tree.apply(a, src.layers[i]?.id));

@@ -31,9 +31,21 @@ const cacheDir = (): string => join(work, `cache-${n++}`);
 const selector = fileSelector();
 const base = (): LayerSpec => ({ entries: [...osReleaseEntries(UBUNTU_1804), ...pkgdbEntries('dpkg-trivy-only-apt')] });
 
+/** Fails the same way on the main thread and in the decoder workers. */
 async function fails(target: string, code: string, re: RegExp, opts: { cache?: string } = {}): Promise<ScannerError | UserError> {
+  let first: ScannerError | UserError | undefined;
+  for (const workers of [false, true]) {
+    const e = await failsOnce(target, code, re, { ...opts, workers });
+    if (first) assert.equal(e.message, first.message, 'workers and main thread report the same');
+    first = e;
+  }
+  assert.ok(first);
+  return first;
+}
+
+async function failsOnce(target: string, code: string, re: RegExp, opts: { cache?: string; workers: boolean }): Promise<ScannerError | UserError> {
   let caught: unknown;
-  await assert.rejects(analyzeTarget(target, selector, { cacheDir: opts.cache ?? cacheDir() }), (e: unknown) => {
+  await assert.rejects(analyzeTarget(target, selector, { cacheDir: opts.cache ?? cacheDir(), workers: opts.workers }), (e: unknown) => {
     caught = e;
     return true;
   });
@@ -114,13 +126,15 @@ describe('bad layers', () => {
     const dir = join(work, 'huge');
     await writeHugeFileLayout(dir, 'var/lib/dpkg/status', 2 * 1024 ** 3, [...osReleaseEntries(UBUNTU_1804)]);
     assert.ok(statSync(dir).isDirectory());
-    const rssBefore = process.memoryUsage().rss;
-    const r = await analyzeTarget(`oci:${dir}`, selector, { cacheDir: cacheDir() });
-    const grown = process.memoryUsage().rss - rssBefore;
-    assert.match(r.notes.join('\n'), /skipped \/var\/lib\/dpkg\/status \(2\.0 GiB, over the [0-9.]+ MiB limit for this file\) in oci:.*: layer sha256:/);
-    assert.equal(r.fs.get('var/lib/dpkg/status'), undefined);
-    assert.ok(r.fs.get('etc/os-release'));
-    assert.ok(grown < 150 * 1024 * 1024, `RSS grew by ${Math.round(grown / 1048576)} MiB`);
+    for (const workers of [false, true]) {
+      const rssBefore = process.memoryUsage().rss;
+      const r = await analyzeTarget(`oci:${dir}`, selector, { cacheDir: cacheDir(), workers });
+      const grown = process.memoryUsage().rss - rssBefore;
+      assert.match(r.notes.join('\n'), /skipped \/var\/lib\/dpkg\/status \(2\.0 GiB, over the [0-9.]+ MiB limit for this file\) in oci:.*: layer sha256:/);
+      assert.equal(r.fs.get('var/lib/dpkg/status'), undefined);
+      assert.ok(r.fs.get('etc/os-release'));
+      assert.ok(grown < 150 * 1024 * 1024, `RSS grew by ${Math.round(grown / 1048576)} MiB (workers: ${workers})`);
+    }
   });
 });
 

@@ -390,6 +390,15 @@ export class RegistryClient {
 
   /** A blob as a stream that throws (at the end, before anything is trusted) unless digest and size match. */
   async fetchBlob(repo: Repo, desc: Pick<Descriptor, 'digest' | 'size'>, what?: string): Promise<AsyncIterable<Buffer>> {
+    const w = what ?? `blob ${desc.digest} of ${repo.registry}/${repo.repository}`;
+    return verified(await this.fetchBlobRaw(repo, desc, w), { digest: desc.digest, size: desc.size, what: w });
+  }
+
+  /**
+   * A blob's body, NOT verified: for a caller that checks digest and size itself while it streams
+   * (the layer decoder). A Content-Length other than the descriptor's size is refused up front.
+   */
+  async fetchBlobRaw(repo: Repo, desc: Pick<Descriptor, 'digest' | 'size'>, what?: string): Promise<AsyncIterable<Buffer>> {
     checkDigest(desc.digest);
     const w = what ?? `blob ${desc.digest} of ${repo.registry}/${repo.repository}`;
     const res = await this.#request(repo, 'GET', `/v2/${repo.repository}/blobs/${desc.digest}`, {}, w);
@@ -398,7 +407,7 @@ export class RegistryClient {
       res.discard();
       throw new ScannerError('BLOB_SIZE_MISMATCH', `${w}: registry sent ${len} bytes, the manifest says ${desc.size}`);
     }
-    return verified(res.body, { digest: desc.digest, size: desc.size, what: w });
+    return res.body;
   }
 
   /** A small blob (config, token-free artifacts) read fully and verified. */

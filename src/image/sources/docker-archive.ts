@@ -78,7 +78,7 @@ export async function dockerArchiveSource(idx: TarIndex, input: string): Promise
       what: `${what}: layer ${diffId}`,
       size: m.size,
       verifyDiffId: diffId,
-      open: () => Promise.resolve(idx.stream(m)),
+      openRaw: () => Promise.resolve({ file: { path: idx.path, start: m.offset, length: m.size } }),
     };
   });
   const artifact: Artifact = {

@@ -20,7 +20,7 @@ import {
   type ImageManifest,
   type Platform,
 } from '../manifest.ts';
-import type { ImageSource, LayerSource } from './types.ts';
+import type { ImageSource, LayerSource, RawLayer } from './types.ts';
 
 export interface BlobStore {
   /** Names the image in errors. */
@@ -74,7 +74,7 @@ export async function imageFromManifest(
   manifest: ImageManifest,
   manifestDigest: string,
   names: ImageNames,
-  openLayer: (d: Descriptor, what: string) => Promise<AsyncIterable<Buffer>>,
+  openLayer: (d: Descriptor, what: string) => Promise<RawLayer>,
 ): Promise<ImageSource> {
   if (!CONFIG_TYPES.has(manifest.config.mediaType)) {
     throw new ScannerError(
@@ -102,7 +102,7 @@ export async function imageFromManifest(
     infos.push(info);
     const what = `${store.what}: layer ${d.digest}`;
     // Keyed by blob digest AND diff ID: a config naming another diff ID for the same blob is re-verified.
-    const layer: LayerSource = { cacheKey: diffId ? `${d.digest}>${diffId}` : d.digest, id: diffId ?? d.digest, what, size: d.size, open: () => openLayer(d, what) };
+    const layer: LayerSource = { cacheKey: diffId ? `${d.digest}>${diffId}` : d.digest, id: diffId ?? d.digest, what, size: d.size, digest: d.digest, openRaw: () => openLayer(d, what) };
     // The runtime unpacks and checks the diff ID; we must read exactly what it would run.
     if (diffId) layer.verifyDiffId = diffId;
     return layer;

@@ -12,7 +12,7 @@ import { MANIFEST_MAX_BYTES, MEDIA, parseManifest, selectPlatform, type Descript
 import { checkDigest } from '../reference.ts';
 import { imageFromManifest, resolveManifest, verifyingStore } from './image.ts';
 import type { TarIndex } from './tar-index.ts';
-import type { ImageSource } from './types.ts';
+import type { ImageSource, RawLayer } from './types.ts';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -25,9 +25,19 @@ function blobPath(digest: string): string {
 interface LayoutFiles {
   readFile(name: string, max: number): Promise<Buffer | undefined>;
   open(desc: Pick<Descriptor, 'digest' | 'size'>, what: string): Promise<AsyncIterable<Buffer>>;
+  /** The blob's bytes as a file range, unverified (the layer decoder verifies them). */
+  raw(desc: Pick<Descriptor, 'digest' | 'size'>, what: string): Promise<RawLayer>;
 }
 
 function dirFiles(dir: string, what: string): LayoutFiles {
+  const raw = async (desc: Pick<Descriptor, 'digest' | 'size'>, w: string): Promise<RawLayer> => {
+    const p = join(dir, blobPath(desc.digest));
+    const st = await lstat(p).catch(() => undefined);
+    if (!st) throw new ScannerError('BLOB_NOT_FOUND', `${w}: blob missing from the layout (${blobPath(desc.digest)})`);
+    if (!st.isFile()) throw new ScannerError('LAYOUT_INVALID', `${w}: ${blobPath(desc.digest)} is not a regular file`);
+    // one byte more than declared is enough for the decoder to report "larger than its declared size"
+    return { file: { path: p, start: 0, length: Math.min(st.size, desc.size + 1) } };
+  };
   return {
     async readFile(name, max) {
       const p = join(dir, name);
@@ -43,12 +53,11 @@ function dirFiles(dir: string, what: string): LayoutFiles {
       return readFile(p);
     },
     async open(desc, w) {
-      const p = join(dir, blobPath(desc.digest));
-      const st = await lstat(p).catch(() => undefined);
-      if (!st) throw new ScannerError('BLOB_NOT_FOUND', `${w}: blob missing from the layout (${blobPath(desc.digest)})`);
-      if (!st.isFile()) throw new ScannerError('LAYOUT_INVALID', `${w}: ${blobPath(desc.digest)} is not a regular file`);
-      return verified(createReadStream(p, { highWaterMark: 256 << 10 }), { digest: desc.digest, size: desc.size, what: w });
+      const r = await raw(desc, w);
+      const path = 'file' in r ? r.file.path : '';
+      return verified(createReadStream(path, { highWaterMark: 256 << 10 }), { digest: desc.digest, size: desc.size, what: w });
     },
+    raw,
   };
 }
 
@@ -59,6 +68,11 @@ function archiveFiles(idx: TarIndex): LayoutFiles {
       const m = idx.member(blobPath(desc.digest));
       if (!m) throw new ScannerError('BLOB_NOT_FOUND', `${w}: blob missing from the archive (${blobPath(desc.digest)})`);
       return verified(idx.stream(m), { digest: desc.digest, size: desc.size, what: w });
+    },
+    raw(desc, w) {
+      const m = idx.member(blobPath(desc.digest));
+      if (!m) return Promise.reject(new ScannerError('BLOB_NOT_FOUND', `${w}: blob missing from the archive (${blobPath(desc.digest)})`));
+      return Promise.resolve({ file: { path: idx.path, start: m.offset, length: Math.min(m.size, desc.size + 1) } });
     },
   };
 }
@@ -96,7 +110,7 @@ async function layoutSource(files: LayoutFiles, what: string, input: string, tag
   const topBytes = await store.readBlob(chosen, MANIFEST_MAX_BYTES, `${what}: manifest ${chosen.digest}`);
   const { manifest, digest } = await resolveManifest(store, { bytes: topBytes, mediaType: chosen.mediaType, digest: chosen.digest }, platform);
   const refName = chosen.annotations?.[REF_NAME];
-  return imageFromManifest(store, manifest, digest, refName ? { name: input, repoTags: [refName] } : { name: input }, (d, w) => files.open(d, w));
+  return imageFromManifest(store, manifest, digest, refName ? { name: input, repoTags: [refName] } : { name: input }, (d, w) => files.raw(d, w));
 }
 
 export function ociDirSource(dir: string, tag: string | undefined, input: string, platform: Platform): Promise<ImageSource> {

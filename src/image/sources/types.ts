@@ -8,12 +8,18 @@ export interface LayerSource {
   id: string;
   /** Names the layer in errors and notes. */
   what: string;
-  /** Raw (possibly compressed) bytes; the stream throws at the end unless its digest/size match. */
-  open(): Promise<AsyncIterable<Buffer>>;
-  /** Compare the digest of the decompressed tar with this diff ID (docker-archive). */
+  /** The raw (possibly compressed), not yet verified bytes. */
+  openRaw(): Promise<RawLayer>;
+  /** Expected digest of the raw bytes (the blob digest); checked while they stream. */
+  digest?: string;
+  /** Expected sha256 of the decompressed tar (the config's diff ID); checked while it streams. */
   verifyDiffId?: string;
+  /** Raw size in bytes: more is an error as soon as it happens, less at the end. */
   size?: number;
 }
+
+/** Where a layer's raw bytes come from: a byte range of a local file, or a stream (the network). */
+export type RawLayer = { file: { path: string; start: number; length: number } } | { stream: AsyncIterable<Buffer> };
 
 export interface ImageSource {
   artifact: Artifact;

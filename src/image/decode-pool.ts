@@ -1,0 +1,480 @@
+/**
+ * Layer decoding off the main thread. A layer's raw bytes (a file range the worker reads itself, or
+ * chunks the main thread forwards from the network) are hashed (blob digest), decompressed (gzip /
+ * zstd / plain, chosen by magic bytes) and hashed again (diff ID) inside a worker; the main thread only
+ * parses tar headers. On two cores this keeps zlib busy instead of waiting for the main thread, and the
+ * two hashes run beside decompression instead of after it.
+ *
+ * Flow control both ways: the worker asks for input (`pull`) only when its zlib stream wants more, and
+ * stops decompressing while all MAX_BUFS transfer buffers of a layer wait on the main thread.
+ *
+ * The worker body is the function `workerMain` below, started with `eval: true` from its own source
+ * text, so no separate file has to be found or type-stripped at run time. It uses only node: built-ins.
+ */
+import { Worker } from 'node:worker_threads';
+import { ScannerError } from '../shared/errors.ts';
+import { digestAlgorithm } from './digest.ts';
+
+export interface DecodeJob {
+  /** Names the layer in errors. */
+  what: string;
+  /** Expected digest of the raw bytes. */
+  digest?: string;
+  /** Expected raw size (more bytes is an error as soon as it happens). */
+  size?: number;
+  /** Expected sha256 of the decompressed tar. */
+  diffId?: string;
+  /** Read these bytes in the worker. */
+  file?: { path: string; start: number; length: number };
+  /** Or forward these (unverified) chunks. */
+  source?: AsyncIterable<Buffer>;
+  /** Called with the number of raw bytes consumed so far (progress). */
+  onRaw?: (n: number) => void;
+}
+
+type ToWorker =
+  | { t: 'start'; id: number; algo: string; size: number; file?: { path: string; start: number; length: number } }
+  | { t: 'in'; id: number; buf: ArrayBuffer }
+  | { t: 'in-end'; id: number }
+  | { t: 'ack'; id: number; buf: ArrayBuffer }
+  | { t: 'abort'; id: number };
+
+type FromWorker =
+  | { t: 'pull'; id: number }
+  | { t: 'out'; id: number; buf: ArrayBuffer; len: number; raw: number }
+  | { t: 'end'; id: number; blobDigest: string; tarDigest: string; rawBytes: number; compression: string }
+  | { t: 'err'; id: number; kind: 'corrupt' | 'truncated' | 'oversize' | 'short' | 'io'; message: string; blobDigest?: string; rawBytes: number; compression: string };
+
+/** Input read size, zlib output piece, transfer buffer size, transfer buffers per layer (= window). */
+const READ = 1 << 20;
+const ZCHUNK = 256 << 10;
+const OUT_BUF = 1 << 20;
+const MAX_BUFS = 8;
+
+/* eslint-disable */
+/**
+ * The worker. Plain JavaScript after type stripping; must not reference anything outside itself.
+ * Memory: input is read into a few recycled buffers; zlib writes small (ZCHUNK) pieces that are
+ * copied into recycled OUT_BUF-sized transfer buffers, which the main thread sends back once parsed.
+ * Nothing of the layer's size is allocated, so no garbage piles up between collections.
+ */
+function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: number): void {
+  const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
+  const zlib = require('node:zlib') as typeof import('node:zlib');
+  const crypto = require('node:crypto') as typeof import('node:crypto');
+  const fs = require('node:fs') as typeof import('node:fs');
+  const port = parentPort!;
+  type FailKind = 'corrupt' | 'truncated' | 'oversize' | 'short' | 'io';
+  interface Job {
+    id: number;
+    blobHash: import('node:crypto').Hash;
+    tarHash: import('node:crypto').Hash;
+    raw: number;
+    size: number;
+    head: Buffer[];
+    headLen: number;
+    compression: string;
+    z: import('node:zlib').Gunzip | import('node:zlib').ZstdDecompress | undefined;
+    /** out buffers: free ones, how many exist, the one being filled */
+    free: ArrayBuffer[];
+    allocated: number;
+    cur: Uint8Array | undefined;
+    curFill: number;
+    /** decompressed bytes waiting for a free out buffer */
+    backlog: Buffer | undefined;
+    paused: boolean;
+    readFree: Buffer[];
+    fd?: number;
+    file?: { path: string; start: number; length: number };
+    pending: Buffer[];
+    inputEnded: boolean;
+    draining: boolean;
+    failed?: { kind: FailKind; message: string };
+    done: boolean;
+    reading: boolean;
+    zEnded: boolean;
+  }
+  const jobs = new Map<number, Job>();
+
+  const flush = (j: Job): void => {
+    if (!j.cur || j.curFill === 0) return;
+    const ab = j.cur.buffer as ArrayBuffer;
+    port.postMessage({ t: 'out', id: j.id, buf: ab, len: j.curFill, raw: j.raw }, [ab]);
+    j.cur = undefined;
+    j.curFill = 0;
+  };
+  const outBuffer = (j: Job): boolean => {
+    if (j.cur) return true;
+    const ab = j.free.pop() ?? (j.allocated < MAX_BUFS ? (j.allocated++, new ArrayBuffer(OUT_BUF)) : undefined);
+    if (!ab) return false;
+    j.cur = new Uint8Array(ab);
+    j.curFill = 0;
+    return true;
+  };
+  /** Copies decompressed bytes into out buffers; what does not fit waits in the backlog (zlib paused). */
+  const emit = (j: Job, c: Buffer): void => {
+    let off = 0;
+    while (off < c.length) {
+      if (!outBuffer(j)) {
+        j.backlog = Buffer.from(c.subarray(off)); // a copy: zlib may reuse its buffer
+        if (j.z && !j.paused) {
+          j.paused = true;
+          j.z.pause();
+        }
+        return;
+      }
+      const cur = j.cur!;
+      const n = Math.min(c.length - off, cur.length - j.curFill);
+      cur.set(c.subarray(off, off + n), j.curFill);
+      j.curFill += n;
+      off += n;
+      if (j.curFill === cur.length) flush(j);
+    }
+  };
+  const post = (j: Job, c: Buffer): void => {
+    j.tarHash.update(c);
+    emit(j, c);
+  };
+  const fail = (j: Job, kind: FailKind, message: string): void => {
+    if (j.done) return;
+    j.failed ??= { kind, message };
+    // keep hashing the rest of the input: a blob that does not match its digest is reported as such
+    j.draining = true;
+    j.backlog = undefined;
+    if (j.z) {
+      j.z.removeAllListeners('data');
+      j.z.destroy();
+      j.z = undefined;
+    }
+    if (j.inputEnded) finish(j);
+    else pump(j);
+  };
+  const finish = (j: Job): void => {
+    if (j.done) return;
+    if (!j.failed) {
+      if (j.backlog) return; // waits for an out buffer; ack calls finish again
+      flush(j);
+    }
+    j.done = true;
+    if (j.fd !== undefined) fs.close(j.fd, () => {});
+    jobs.delete(j.id);
+    const blobDigest = j.blobHash.digest('hex');
+    if (j.failed) port.postMessage({ t: 'err', id: j.id, kind: j.failed.kind, message: j.failed.message, blobDigest, rawBytes: j.raw, compression: j.compression });
+    else port.postMessage({ t: 'end', id: j.id, blobDigest, tarDigest: j.tarHash.digest('hex'), rawBytes: j.raw, compression: j.compression });
+  };
+  const endInput = (j: Job): void => {
+    j.inputEnded = true;
+    if (j.compression === '' && !j.draining) startStream(j); // fewer than 4 bytes in all
+    if (j.draining) return finish(j);
+    if (j.z) j.z.end();
+    else finish(j);
+  };
+  const startStream = (j: Job): void => {
+    const head = Buffer.concat(j.head, j.headLen);
+    j.head = [];
+    const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+    const zs = head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
+    j.compression = gz ? 'gzip' : zs ? 'zstd' : 'none';
+    if (j.compression === 'none') {
+      if (head.length) post(j, head);
+      return;
+    }
+    const z = gz ? zlib.createGunzip({ chunkSize: ZCHUNK }) : zlib.createZstdDecompress({ chunkSize: ZCHUNK });
+    j.z = z;
+    z.on('data', (c: Buffer) => post(j, c));
+    z.on('error', (e: Error) => fail(j, /unexpected end|premature|truncated/i.test(e.message) ? 'truncated' : 'corrupt', e.message));
+    z.on('end', () => {
+      j.z = undefined;
+      j.zEnded = true;
+      if (j.inputEnded) finish(j);
+      else fail(j, 'corrupt', 'data after the end of the compressed stream');
+    });
+    if (head.length) z.write(head, () => pump(j));
+  };
+  /** Takes one input chunk; `release` gives a recycled read buffer back once nothing uses it. */
+  const feed = (j: Job, c: Buffer, release?: () => void): void => {
+    if (j.done) return release?.();
+    j.raw += c.length;
+    j.blobHash.update(c);
+    if (j.raw > j.size) {
+      release?.();
+      fail(j, 'oversize', '');
+      return;
+    }
+    if (j.draining) return release?.();
+    if (!j.z && j.compression === '') {
+      // a copy: the head must outlive a recycled read buffer
+      j.head.push(Buffer.from(c));
+      j.headLen += c.length;
+      release?.();
+      if (j.headLen >= 4) startStream(j);
+      return;
+    }
+    if (j.z) {
+      j.z.write(c, () => {
+        release?.();
+        pump(j);
+      });
+    } else {
+      post(j, c);
+      release?.();
+    }
+  };
+  /** Wants more input? zlib not backed up and an out buffer to write into (or only hashing). */
+  const hungry = (j: Job): boolean =>
+    !j.done && !j.inputEnded && (j.draining || (!j.backlog && (!j.z || j.z.writableLength < 2 * READ)));
+  const pump = (j: Job): void => {
+    if (!hungry(j) || j.reading) return;
+    if (j.file) {
+      const f = j.file;
+      const pos = f.start + j.raw;
+      const left = f.start + f.length - pos;
+      if (left <= 0) return endInput(j);
+      j.reading = true;
+      const buf = j.readFree.pop() ?? Buffer.allocUnsafeSlow(READ);
+      const release = (): void => void (j.readFree.length < 3 && j.readFree.push(buf));
+      const read = (): void => {
+        fs.read(j.fd!, buf, 0, Math.min(READ, left), pos, (err, n) => {
+          j.reading = false;
+          if (j.done) return;
+          if (err) return fail(j, 'io', err.message);
+          if (n === 0) {
+            j.failed ??= { kind: 'short', message: '' };
+            j.inputEnded = true;
+            return finish(j);
+          }
+          feed(j, buf.subarray(0, n), release);
+          pump(j);
+        });
+      };
+      if (j.fd === undefined) {
+        fs.open(f.path, 'r', (err, fd) => {
+          if (err) {
+            j.reading = false;
+            j.inputEnded = true;
+            j.failed ??= { kind: 'io', message: err.message };
+            return finish(j);
+          }
+          j.fd = fd;
+          read();
+        });
+      } else read();
+    } else if (j.pending.length) {
+      feed(j, j.pending.shift()!);
+      pump(j);
+    } else {
+      j.reading = true;
+      port.postMessage({ t: 'pull', id: j.id });
+    }
+  };
+  port.on('message', (m: ToWorker) => {
+    if (m.t === 'start') {
+      const j: Job = {
+        id: m.id, blobHash: crypto.createHash(m.algo), tarHash: crypto.createHash('sha256'), raw: 0, size: m.size,
+        head: [], headLen: 0, compression: '', z: undefined, free: [], allocated: 0, cur: undefined, curFill: 0,
+        backlog: undefined, paused: false, readFree: [], pending: [], inputEnded: false, draining: false, done: false,
+        reading: false, zEnded: false,
+      };
+      if (m.file) j.file = m.file;
+      jobs.set(m.id, j);
+      pump(j);
+      return;
+    }
+    const j = jobs.get(m.id);
+    if (!j) return;
+    switch (m.t) {
+      case 'in':
+        j.reading = false;
+        j.pending.push(Buffer.from(m.buf));
+        pump(j);
+        break;
+      case 'in-end':
+        j.reading = false;
+        endInput(j);
+        break;
+      case 'ack': {
+        // an out buffer comes back: place the backlog, resume zlib, read on
+        j.free.push(m.buf);
+        const b = j.backlog;
+        if (b) {
+          j.backlog = undefined;
+          emit(j, b);
+        }
+        if (!j.backlog && j.paused) {
+          j.paused = false;
+          j.z?.resume();
+        }
+        if (!j.backlog && j.inputEnded && (j.zEnded || !j.z)) finish(j);
+        pump(j);
+        break;
+      }
+      case 'abort':
+        j.done = true;
+        j.z?.destroy();
+        if (j.fd !== undefined) fs.close(j.fd, () => {});
+        jobs.delete(j.id);
+        break;
+    }
+  });
+}
+/* eslint-enable */
+
+interface Pending {
+  queue: { ab?: ArrayBuffer; len?: number; raw?: number; end?: Extract<FromWorker, { t: 'end' }>; err?: Extract<FromWorker, { t: 'err' }> }[];
+  wake?: (() => void) | undefined;
+  pull?: () => void;
+}
+
+/** A few workers shared by the layers of one analysis; each runs one layer at a time. */
+export class DecodePool {
+  readonly #size: number;
+  readonly #workers: { w: Worker; busy: number }[] = [];
+  readonly #jobs = new Map<number, Pending & { worker: Worker }>();
+  #next = 1;
+  #closed = false;
+
+  constructor(size: number) {
+    this.#size = Math.max(1, size);
+  }
+
+  #worker(): { w: Worker; busy: number } {
+    const idle = this.#workers.find((x) => x.busy === 0);
+    if (idle) return idle;
+    if (this.#workers.length < this.#size) {
+      const w = new Worker(`(${workerMain.toString()})(${READ}, ${ZCHUNK}, ${OUT_BUF}, ${MAX_BUFS})`, { eval: true, stdout: false, stderr: false });
+      const entry = { w, busy: 0 };
+      w.on('message', (m: FromWorker) => this.#onMessage(m));
+      w.on('error', (err: Error) => {
+        for (const [, j] of this.#jobs) {
+          if (j.worker !== w) continue;
+          j.queue.push({ err: { t: 'err', id: 0, kind: 'io', message: `decoder failed: ${err.message}`, rawBytes: 0, compression: '' } });
+          j.wake?.();
+        }
+      });
+      this.#workers.push(entry);
+      return entry;
+    }
+    return this.#workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+  }
+
+  #onMessage(m: FromWorker): void {
+    const j = this.#jobs.get(m.id);
+    if (!j) return;
+    if (m.t === 'pull') j.pull?.();
+    else if (m.t === 'out') j.queue.push({ ab: m.buf, len: m.len, raw: m.raw });
+    else if (m.t === 'end') j.queue.push({ end: m });
+    else j.queue.push({ err: m });
+    j.wake?.();
+  }
+
+  /**
+   * Decompressed tar chunks of one layer; throws (at the point of failure) a ScannerError naming it.
+   * A chunk is valid only until the next one is asked for: its memory goes back to the worker then.
+   */
+  async *decode(job: DecodeJob, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    if (this.#closed) throw new ScannerError('CANCELLED', `${job.what}: cancelled`);
+    const algo = job.digest ? digestAlgorithm(job.digest) : 'sha256';
+    const id = this.#next++;
+    const entry = this.#worker();
+    entry.busy++;
+    const p: Pending & { worker: Worker } = { queue: [], worker: entry.w };
+    this.#jobs.set(id, p);
+    let src: AsyncIterator<Buffer> | undefined;
+    let srcErr: unknown;
+    if (!job.file) {
+      const it = (job.source ?? (async function* () {})())[Symbol.asyncIterator]();
+      src = it;
+      p.pull = () => {
+        it.next().then(
+          (r) => {
+            if (r.done) entry.w.postMessage({ t: 'in-end', id } satisfies ToWorker);
+            else {
+              // copy into a transferable buffer of its own (network chunks may share a pool)
+              const ab = new ArrayBuffer(r.value.length);
+              new Uint8Array(ab).set(r.value);
+              entry.w.postMessage({ t: 'in', id, buf: ab } satisfies ToWorker, [ab]);
+            }
+          },
+          (err: unknown) => {
+            srcErr = err;
+            p.queue.push({ err: { t: 'err', id, kind: 'io', message: '', rawBytes: 0, compression: '' } });
+            p.wake?.();
+          },
+        );
+      };
+    }
+    const start: ToWorker = { t: 'start', id, algo, size: job.size ?? Number.MAX_SAFE_INTEGER };
+    if (job.file) start.file = job.file;
+    entry.w.postMessage(start);
+    let finished = false;
+    const onAbort = (): void => p.wake?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        if (signal?.aborted) throw new ScannerError('CANCELLED', `${job.what}: cancelled`);
+        const item = p.queue.shift();
+        if (!item) {
+          await new Promise<void>((resolve) => {
+            p.wake = resolve;
+          });
+          p.wake = undefined;
+          continue;
+        }
+        if (item.ab) {
+          if (item.raw !== undefined) job.onRaw?.(item.raw);
+          yield Buffer.from(item.ab, 0, item.len ?? item.ab.byteLength);
+          // the consumer is done with the chunk: its buffer goes back to the worker (the view is detached)
+          entry.w.postMessage({ t: 'ack', id, buf: item.ab } satisfies ToWorker, [item.ab]);
+          continue;
+        }
+        if (item.err) {
+          finished = true;
+          if (srcErr !== undefined) throw srcErr;
+          throw this.#error(job, algo, item.err);
+        }
+        if (item.end) {
+          finished = true;
+          job.onRaw?.(item.end.rawBytes);
+          this.#check(job, algo, item.end.rawBytes, item.end.blobDigest);
+          if (job.diffId && `sha256:${item.end.tarDigest}` !== job.diffId) {
+            throw new ScannerError('DIGEST_MISMATCH', `${job.what}: the layer's content hashes to sha256:${item.end.tarDigest}, not its diff ID ${job.diffId}`);
+          }
+          return;
+        }
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.#jobs.delete(id);
+      entry.busy--;
+      if (!finished) {
+        entry.w.postMessage({ t: 'abort', id } satisfies ToWorker);
+        void src?.return?.();
+      }
+    }
+  }
+
+  /** Size and digest checks, in the order and words of digest.ts `verified`. */
+  #check(job: DecodeJob, algo: string, rawBytes: number, blobDigest: string): void {
+    if (job.size !== undefined && rawBytes !== job.size) {
+      throw new ScannerError('BLOB_TRUNCATED', `${job.what}: truncated (${rawBytes} of ${job.size} bytes)`);
+    }
+    if (job.digest && `${algo}:${blobDigest}` !== job.digest) {
+      throw new ScannerError('DIGEST_MISMATCH', `${job.what}: digest mismatch (expected ${job.digest}, got ${algo}:${blobDigest}); the content was tampered with or corrupted`);
+    }
+  }
+
+  #error(job: DecodeJob, algo: string, e: Extract<FromWorker, { t: 'err' }>): ScannerError {
+    if (e.kind === 'oversize') return new ScannerError('SIZE_LIMIT', `${job.what}: larger than its declared size (${job.size ?? 0} bytes)`);
+    if (e.kind === 'io') return new ScannerError('LAYER_UNREADABLE', `${job.what}: cannot read the layer (${e.message})`);
+    // A blob that is not what its digest says is reported as such, whatever zlib made of it.
+    if (e.blobDigest !== undefined) this.#check(job, algo, e.rawBytes, e.blobDigest);
+    if (e.kind === 'short') return new ScannerError('BLOB_TRUNCATED', `${job.what}: truncated (${e.rawBytes} of ${job.size ?? 0} bytes)`);
+    return new ScannerError('LAYER_CORRUPT', `${job.what}: ${e.compression} stream ${e.kind === 'truncated' ? 'is truncated' : 'is corrupt'} (${e.message})`);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#workers.map((x) => x.w.terminate()));
+    this.#workers.length = 0;
+  }
+}
