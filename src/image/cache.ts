@@ -13,7 +13,7 @@ import { describeError } from '../shared/errors.ts';
 import type { LayerAnalysis } from './layers.ts';
 
 /** Bump when the walker's output changes meaning (part of every key). */
-export const LAYER_ANALYZER_VERSION = 1;
+export const LAYER_ANALYZER_VERSION = 2;
 const SCHEMA_VERSION = '1';
 
 interface Header {
@@ -23,6 +23,8 @@ interface Header {
   s: [string, string][];
   h: [string, string][];
   n: string[];
+  p?: string[];
+  d?: string[];
 }
 
 /** Compact binary form: u32 header length, header JSON, file contents back to back. */
@@ -34,6 +36,8 @@ export function encodeAnalysis(a: LayerAnalysis): Buffer {
     s: a.symlinks,
     h: a.hardlinks,
     n: a.notes,
+    p: a.present ?? [],
+    d: a.presentDirs ?? [],
   };
   const json = Buffer.from(JSON.stringify(hdr));
   const len = Buffer.alloc(4);
@@ -51,7 +55,7 @@ export function decodeAnalysis(buf: Buffer): LayerAnalysis {
     return { path, mode, size, content };
   });
   if (off !== buf.length) throw new Error('layer cache entry has the wrong length');
-  return { files, whiteouts: hdr.w, opaqueDirs: hdr.o, symlinks: hdr.s, hardlinks: hdr.h, notes: hdr.n };
+  return { files, whiteouts: hdr.w, opaqueDirs: hdr.o, symlinks: hdr.s, hardlinks: hdr.h, notes: hdr.n, present: hdr.p ?? [], presentDirs: hdr.d ?? [] };
 }
 
 export interface CacheStats {

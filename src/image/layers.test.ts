@@ -278,14 +278,39 @@ describe('merging layers (whiteouts, opaque directories, links)', () => {
     ]);
     const tree = new MergedTree();
     tree.apply(l1, 'l1');
-    assert.deepEqual([...tree.missingTargets(WANT)], ['opt/blob']);
+    assert.deepEqual([...tree.missingTargets(WANT)], [['opt/blob', ['etc/os-release']]]);
   });
 
   it('a symlinked file whose target was not kept is a missing target', async () => {
     const l1 = await layer([{ path: 'opt/release.txt', content: 'ID=rocky\n' }, { path: 'etc/os-release', type: 'symlink', target: '../opt/release.txt' }]);
     const tree = new MergedTree();
     tree.apply(l1, 'l1');
-    assert.deepEqual([...tree.missingTargets(WANT)], ['opt/release.txt']);
+    assert.deepEqual([...tree.missingTargets(WANT)], [['opt/release.txt', ['etc/os-release']]]);
+  });
+
+  it('links to unwanted files of the same layer need no second pass (alternatives, usr-merge, hard links, directories)', async () => {
+    // wants every path by name (as a path-only probe), but only files of at least 100 bytes by header
+    const sel: FileSelector = { key: 'k', wants: (f) => f.size === 0 || f.size >= 100, maxFileSize: () => 1 << 20 };
+    const a = await layer([
+      { path: 'usr/bin/mawk', content: 'small' },
+      { path: 'etc/alternatives/awk', type: 'symlink', target: '/usr/bin/mawk' },
+      { path: 'usr/bin/awk', type: 'symlink', target: '/etc/alternatives/awk' },
+      { path: 'sbin', type: 'symlink', target: 'usr/sbin' },
+      { path: 'usr/sbin/killall5', content: 'tiny' },
+      { path: 'usr/bin/pidof', type: 'symlink', target: '/sbin/killall5' },
+      { path: 'usr/bin/gunzip', content: 'sh' },
+      { path: 'usr/bin/uncompress', type: 'hardlink', target: 'usr/bin/gunzip' },
+      { path: 'run/lock', type: 'dir' },
+      { path: 'var/lock', type: 'symlink', target: '/run/lock' },
+      { path: 'usr/bin/big', content: 'x'.repeat(200) },
+      { path: 'usr/bin/big-link', type: 'symlink', target: 'big' },
+    ], sel);
+    assert.deepEqual(a.hardlinks, [], 'the hard link would be skipped like its target');
+    const tree = new MergedTree();
+    tree.apply(a, 'l');
+    assert.deepEqual([...tree.missingTargets(sel).keys()], []);
+    const fs = tree.toFs(sel, []);
+    assert.equal(fs.get('usr/bin/big-link')?.content.toString(), 'x'.repeat(200));
   });
 
   it('a later regular file replaces a symlink and vice versa', async () => {

@@ -37,6 +37,13 @@ export interface LayerAnalysis {
   hardlinks: [string, string][];
   /** Skipped oversize files, refused paths … */
   notes: string[];
+  /**
+   * Wanted regular files that were read but not kept (condensed to nothing, or over the size cap):
+   * they exist, so a link to one needs no second pass. Optional in cache entries of older versions.
+   */
+  present?: string[];
+  /** Directories that links of this layer point to (so they exist even with nothing kept inside). */
+  presentDirs?: string[];
 }
 
 const S_IFREG = 0o100000;
@@ -66,7 +73,7 @@ export function normalizeEntryPath(name: string): string | undefined {
 }
 
 export function emptyAnalysis(): LayerAnalysis {
-  return { files: [], whiteouts: [], opaqueDirs: [], symlinks: [], hardlinks: [], notes: [] };
+  return { files: [], whiteouts: [], opaqueDirs: [], symlinks: [], hardlinks: [], notes: [], present: [] };
 }
 
 /** Does the selector want this path, directly or through the usr-merge alias? */
@@ -96,6 +103,9 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
   let refused = 0;
   let firstRefused = '';
   const pending = new Map<TarEntry, string>();
+  /** Regular files of this layer that were not kept: [size, mode] (for resolving symlinks in the layer). */
+  const unkept = new Map<string, [number, number]>();
+  const dirs = new Set<string>();
   await readTar(chunks, {
     onEntry(e) {
       const path = normalizeEntryPath(e.name);
@@ -118,10 +128,14 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
       switch (e.type) {
         case 'file': {
           const h: FileHeader = { path, size: e.size, mode: S_IFREG | (e.mode & 0o7777) };
-          if (!wantedPath(sel, h)) return 'skip';
+          if (!wantedPath(sel, h)) {
+            unkept.set(path, [h.size, h.mode]);
+            return 'skip';
+          }
           const max = sel.maxFileSize(path);
           if (e.size > max) {
             a.notes.push(oversizeNote(path, e.size, max, layer));
+            a.present?.push(path);
             return 'skip';
           }
           pending.set(e, path);
@@ -132,9 +146,19 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
           return 'skip';
         case 'hardlink': {
           const target = normalizeEntryPath(e.linkname);
-          if (target && wantedPath(sel, { path, size: 0, mode: S_IFREG | (e.mode & 0o7777) })) a.hardlinks.push([path, target]);
+          if (!target || !wantedPath(sel, { path, size: 0, mode: S_IFREG | (e.mode & 0o7777) })) return 'skip';
+          // the target came earlier in this layer: if it was skipped and the link would be too, skip it
+          const h = unkept.get(target);
+          if (h && !wantedPath(sel, { path, size: h[0], mode: h[1] })) {
+            unkept.set(path, h);
+            return 'skip';
+          }
+          a.hardlinks.push([path, target]);
           return 'skip';
         }
+        case 'directory':
+          dirs.add(path);
+          return 'skip';
         default:
           return 'skip';
       }
@@ -144,16 +168,82 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
       if (path === undefined) return;
       pending.delete(e);
       const c = sel.condense ? sel.condense(path, content) : content;
-      if (c === undefined) return;
+      if (c === undefined) {
+        a.present?.push(path);
+        return;
+      }
       a.files.push({ path, mode: S_IFREG | (e.mode & 0o7777), size: e.size, content: c });
     },
   });
+  settleLayerLinks(a, sel, unkept, dirs);
   if (refused) a.notes.push(`ignored ${refused} tar entr${refused === 1 ? 'y' : 'ies'} whose path escapes the root (e.g. "${firstRefused}") in ${layer}`);
   return a;
+}
+
+const MAX_LAYER_HOPS = 16;
+
+/** Resolves `path` through the symlinks of one layer (any component); undefined on a loop or escape. */
+function resolveInLayer(path: string, links: Map<string, string>): string | undefined {
+  let parts = path.split('/');
+  const out: string[] = [];
+  let hops = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const name = parts[i] ?? '';
+    if (name === '' || name === '.') continue;
+    if (name === '..') {
+      out.pop();
+      continue;
+    }
+    const cur = out.length ? `${out.join('/')}/${name}` : name;
+    const t = links.get(cur);
+    if (t === undefined) {
+      out.push(name);
+      continue;
+    }
+    if (++hops > MAX_LAYER_HOPS) return undefined;
+    if (t.startsWith('/')) out.length = 0;
+    parts = [...t.split('/'), ...parts.slice(i + 1)];
+    i = -1;
+  }
+  return out.join('/');
+}
+
+/**
+ * Links whose target is a regular file or directory of the same layer that nobody kept
+ * (usr/bin/awk → /etc/alternatives/awk → /usr/bin/mawk, var/lock → /run/lock): ask the selector
+ * whether it wants that file under the link's path with its real header. If not, the target is
+ * recorded as present, so the merge knows there is nothing to fetch, and no second pass over the
+ * layers is needed for it.
+ */
+function settleLayerLinks(a: LayerAnalysis, sel: FileSelector, unkept: Map<string, [number, number]>, dirs: Set<string>): void {
+  if (!a.symlinks.length) return;
+  const links = new Map(a.symlinks);
+  const present = new Set(a.present);
+  for (const [path] of a.symlinks) {
+    if (!wantedPath(sel, { path, size: 0, mode: S_IFREG | 0o644 })) continue;
+    const real = resolveInLayer(path, links);
+    if (real === undefined || real === path || present.has(real)) continue;
+    if (dirs.has(real)) {
+      (a.presentDirs ??= []).push(real);
+      present.add(real);
+      continue;
+    }
+    const h = unkept.get(real);
+    if (h && !wantedPath(sel, { path, size: h[0], mode: h[1] })) {
+      present.add(real);
+      a.present?.push(real);
+    }
+  }
 }
 
 /** Union of a first-pass analysis and a second pass that collected extra files. */
 export function combineAnalyses(a: LayerAnalysis, extra: LayerAnalysis): LayerAnalysis {
   const have = new Set(a.files.map((f) => f.path));
-  return { ...a, files: [...a.files, ...extra.files.filter((f) => !have.has(f.path))], notes: [...a.notes, ...extra.notes.filter((n) => !a.notes.includes(n))] };
+  return {
+    ...a,
+    files: [...a.files, ...extra.files.filter((f) => !have.has(f.path))],
+    notes: [...a.notes, ...extra.notes.filter((n) => !a.notes.includes(n))],
+    present: [...(a.present ?? []), ...(extra.present ?? [])],
+    presentDirs: [...(a.presentDirs ?? []), ...(extra.presentDirs ?? [])],
+  };
 }

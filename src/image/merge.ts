@@ -14,6 +14,10 @@ interface Node {
   link?: string;
   /** Hard link target path not yet resolved (its file was not kept in the first pass). */
   hard?: string;
+  /** A regular file that exists but whose content nobody keeps. */
+  present?: boolean;
+  /** A directory known to exist (a link target), whatever is kept inside. */
+  dir?: boolean;
 }
 
 const MAX_LINK_HOPS = 40;
@@ -57,6 +61,21 @@ export class MergedTree {
       n.link = target;
       delete n.file;
       delete n.hard;
+      delete n.present;
+      delete n.children;
+    }
+    for (const d of a.presentDirs ?? []) {
+      const n = this.#node(d, true);
+      if (!n || n.link !== undefined || n.file) continue;
+      n.dir = true;
+    }
+    for (const p of a.present ?? []) {
+      const n = this.#node(p, true);
+      if (!n) continue;
+      n.present = true;
+      delete n.file;
+      delete n.link;
+      delete n.hard;
       delete n.children;
     }
     for (const f of a.files) {
@@ -67,6 +86,7 @@ export class MergedTree {
       n.file = file;
       delete n.link;
       delete n.hard;
+      delete n.present;
       delete n.children;
     }
     for (const [path, target] of a.hardlinks) {
@@ -78,6 +98,10 @@ export class MergedTree {
       if (t?.file) {
         n.file = { ...t.file, path };
         delete n.hard;
+      } else if (t?.present) {
+        delete n.file;
+        delete n.hard;
+        n.present = true;
       } else {
         delete n.file;
         n.hard = target;
@@ -142,19 +166,25 @@ export class MergedTree {
   }
 
   /**
-   * Real paths the selector needs but no pass has read yet: targets of wanted file symlinks and of
-   * hard links whose target was not kept. A second pass over the layers collects them.
+   * Real paths the selector needs but no pass has read yet, each with the link paths it is wanted
+   * under: targets of wanted file symlinks and of hard links whose target was not kept. A second
+   * pass over the layers collects them.
    */
-  missingTargets(sel: FileSelector): Set<string> {
-    const need = new Set<string>();
+  missingTargets(sel: FileSelector): Map<string, string[]> {
+    const need = new Map<string, string[]>();
+    const add = (real: string, via: string): void => {
+      const v = need.get(real);
+      if (v) v.push(via);
+      else need.set(real, [via]);
+    };
     for (const [path, n] of this.walk()) {
-      if (n.hard !== undefined) need.add(n.hard);
+      if (n.hard !== undefined) add(n.hard, path);
       if (n.link === undefined) continue;
       if (!sel.wants({ path, size: 0, mode: S_IFREG | 0o644 })) continue;
       const real = this.resolve(path);
       if (!real || real === path) continue;
       const t = this.get(real);
-      if (!t || (!t.file && !t.children && t.link === undefined)) need.add(real);
+      if (!t || (!t.file && !t.children && t.link === undefined && !t.present && !t.dir)) add(real, path);
     }
     return need;
   }

@@ -43,10 +43,14 @@ function keep(a: LayerAnalysis, sel: FileSelector, root: string, path: string): 
   if (r === 'oversize') {
     const size = lstatSync(`${root}/${path}`).size;
     a.notes.push(oversizeNote(path, size, max, 'the root filesystem'));
+    a.present?.push(path);
     return;
   }
   const content = sel.condense ? sel.condense(path, r.content) : r.content;
-  if (content === undefined) return;
+  if (content === undefined) {
+    a.present?.push(path);
+    return;
+  }
   const f: KeptFile = { path, mode: S_IFREG | (r.mode & 0o7777), size: r.size, content };
   a.files.push(f);
 }
