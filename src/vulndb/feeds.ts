@@ -6,7 +6,7 @@
  */
 import { closeSync, createReadStream, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { ScannerError } from '../shared/errors.ts';
 import { nvdSeverities } from './nvd.ts';
@@ -47,12 +47,27 @@ export function sniffFile(path: string): FileKind {
   return kindOfBytes(head(path, 64));
 }
 
-/** The file's bytes, decompressed when it is gzip or zstd. */
-export function openDecompressed(path: string, kind: FileKind): Readable {
+/**
+ * The file's bytes, decompressed when it is gzip or zstd; `onBytes` sees the raw bytes read (for
+ * progress). Built with stream.pipeline, so a read or decompression error reaches the consumer.
+ */
+export function openDecompressed(path: string, kind: FileKind, onBytes?: (n: number) => void): Readable {
   const raw = createReadStream(path);
-  if (kind === 'gzip') return raw.pipe(createGunzip());
-  if (kind === 'zstd') return raw.pipe(createZstdDecompress());
-  return raw;
+  const stages: (Readable | Transform)[] = [raw];
+  if (onBytes) {
+    stages.push(
+      new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          onBytes(chunk.length);
+          cb(null, chunk);
+        },
+      }),
+    );
+  }
+  if (kind === 'gzip') stages.push(createGunzip());
+  if (kind === 'zstd') stages.push(createZstdDecompress());
+  if (stages.length === 1) return raw;
+  return pipeline(stages as unknown as [Readable, Transform], () => {}) as unknown as Readable;
 }
 
 /** Does this JSON text start an NVD CVE document (the API / feed shape)? */
@@ -155,7 +170,6 @@ export async function jsonRecords(path: string, kind: FileKind, name: string): P
 
 /** CVE severities of an NVD JSON 2.0 file (plain, gzip or zstd). */
 export async function* nvdFileSeverities(path: string, kind: FileKind, progress?: Progress): AsyncGenerator<CveInput | { name: string; error: string }> {
-  const raw = createReadStream(path);
   let total: number | undefined;
   try {
     total = lstatSync(path).size;
@@ -163,17 +177,19 @@ export async function* nvdFileSeverities(path: string, kind: FileKind, progress?
     total = undefined;
   }
   let done = 0;
-  raw.on('data', (c) => {
-    done += c.length;
+  const stream = openDecompressed(path, kind, (n) => {
+    done += n;
     progress?.(done, total);
   });
-  const stream = kind === 'gzip' ? raw.pipe(createGunzip()) : kind === 'zstd' ? raw.pipe(createZstdDecompress()) : raw;
   try {
     yield* nvdSeverities(stream as AsyncIterable<Buffer>, path);
   } catch (err) {
     if (err instanceof ScannerError) throw err;
-    throw new ScannerError('NVD_FEED_INVALID', `${path}: ${(err as Error).message.replace(`${path}: `, '')}`, { cause: err });
+    const why = (err as Error).message.replace(`${path}: `, '');
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const damaged = code.startsWith('Z_') || code.startsWith('ERR_ZSTD') || /unexpected end of file/.test(why);
+    throw new ScannerError('NVD_FEED_INVALID', damaged ? `${path}: truncated or damaged ${kind} data (${why})` : `${path}: ${why}`, { cause: err });
   } finally {
-    raw.destroy();
+    stream.destroy();
   }
 }
