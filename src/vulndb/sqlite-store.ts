@@ -38,6 +38,8 @@ export interface SourceStatus {
   withdrawn: number;
   malformed: number;
   malformedSample: MalformedSample[];
+  /** Set by `db status`: when `db update` last heard from this source (a 304 counts). */
+  checkedAt?: string;
 }
 
 export interface SourceChange {

@@ -78,7 +78,7 @@ function fsyncPath(path: string): void {
   }
 }
 
-const TEMP_RE = /^\.osv\.sqlite\.(\d+)\.[0-9a-z]+\.tmp(-journal)?$|^\.download\.(\d+)\./;
+const TEMP_RE = /^\.osv\.sqlite\.(\d+)\.[0-9a-z]+\.tmp(-journal)?$|^\.download\.(\d+)\.|^osv\.checked\.json\.(\d+)\.tmp$/;
 
 /** Remove temp files left by processes that no longer run. */
 export function cleanStaleTemps(dir: string): void {
@@ -86,7 +86,7 @@ export function cleanStaleTemps(dir: string): void {
   for (const name of readdirSync(dir)) {
     const m = TEMP_RE.exec(name);
     if (!m) continue;
-    const pid = Number(m[1] ?? m[3]);
+    const pid = Number(m[1] ?? m[3] ?? m[4]);
     if (pid !== process.pid && !pidAlive(pid)) rmSync(join(dir, name), { force: true, recursive: true });
   }
 }

@@ -8,6 +8,7 @@ import { UserError } from '../shared/errors.ts';
 import { osvDbPath } from './paths.ts';
 import { SqliteStore, type SourceStatus, type UpdateLog } from './sqlite-store.ts';
 import { trivyDbStatus, type TrivyDbStatus } from './trivy/index.ts';
+import { readChecked } from './update.ts';
 
 export interface OsvDbStatus {
   path: string;
@@ -23,6 +24,8 @@ export interface OsvDbStatus {
   ecosystems: Record<string, number>;
   sources: SourceStatus[];
   malformed: number;
+  /** When `db update` last heard from its sources (also when nothing had changed). */
+  checkedAt?: string;
   lastUpdate?: UpdateLog & { totals: { added: number; modified: number; withdrawn: number; removed: number; failed: number } };
 }
 
@@ -59,6 +62,12 @@ export function osvStatus(cacheDir: string, now: Date = new Date()): OsvDbStatus
       sources,
       malformed: sources.reduce((n, x) => n + x.malformed, 0),
     };
+    const checked = readChecked(cacheDir);
+    if (checked.checkedAt) st.checkedAt = checked.checkedAt;
+    for (const src of sources) {
+      const at = checked.sources[src.id];
+      if (at) src.checkedAt = at;
+    }
     if (info.builtAt) st.builtAt = info.builtAt;
     if (info.updatedAt) st.updatedAt = info.updatedAt;
     const age = hoursSince(info.builtAt, now);

@@ -11,7 +11,7 @@
  * Each ecosystem's outcome (updated / unchanged / failed, with ids added / modified / withdrawn /
  * removed) is returned and kept in the DB's change log.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ScannerError, UserError, describeError } from '../shared/errors.ts';
@@ -20,7 +20,7 @@ import { VERSION } from '../shared/version.ts';
 import { ecosystemSourceId, parseEcosystemList } from './ecosystems.ts';
 import { nvdFileSeverities, sniffFile, zipRecords } from './feeds.ts';
 import { download, type DownloadResult } from './fetch.ts';
-import { osvDbPath } from './paths.ts';
+import { osvCheckedPath, osvDbPath } from './paths.ts';
 import { SqliteStore, type SourceChange, type SourceStatus } from './sqlite-store.ts';
 import { acquireLock, cleanStaleTemps, withNewDb } from './sqlite-writer.ts';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './zip-reader.ts';
@@ -76,6 +76,42 @@ export interface UpdateOsvResult {
   updateId?: number;
   outcomes: FeedOutcome[];
   failed: number;
+}
+
+export interface CheckedStamp {
+  checkedAt?: string;
+  sources: Record<string, string>;
+}
+
+/** When each source last answered a `db update` (see paths.ts); missing or unreadable → empty. */
+export function readChecked(cacheDir: string): CheckedStamp {
+  try {
+    const v: unknown = JSON.parse(readFileSync(osvCheckedPath(cacheDir), 'utf8'));
+    if (typeof v !== 'object' || v === null) return { sources: {} };
+    const o = v as Record<string, unknown>;
+    const sources: Record<string, string> = {};
+    if (typeof o['sources'] === 'object' && o['sources'] !== null) {
+      for (const [k, x] of Object.entries(o['sources'] as Record<string, unknown>)) if (typeof x === 'string') sources[k] = x;
+    }
+    return typeof o['checkedAt'] === 'string' ? { checkedAt: o['checkedAt'], sources } : { sources };
+  } catch {
+    return { sources: {} };
+  }
+}
+
+function writeChecked(cacheDir: string, ids: readonly string[], at: Date): void {
+  const stamp = readChecked(cacheDir);
+  const iso = at.toISOString();
+  stamp.checkedAt = iso;
+  for (const id of ids) stamp.sources[id] = iso;
+  const path = osvCheckedPath(cacheDir);
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, `${JSON.stringify(stamp, null, 2)}\n`);
+    renameSync(tmp, path);
+  } catch {
+    rmSync(tmp, { force: true }); // only informational: a failure here never fails the update
+  }
 }
 
 /** `<base>/<Ecosystem>/all.zip` for a URL base, a file:// base or a directory. */
@@ -240,6 +276,8 @@ export async function updateOsvDb(opts: UpdateOsvOptions): Promise<UpdateOsvResu
       swapped = r.swapped;
       if (swapped) updateId = r.updateId;
     }
+    const heard = outcomes.filter((o) => o.status === 'updated' || o.status === 'unchanged').map((o) => o.sourceId);
+    if (heard.length > 0) writeChecked(opts.cacheDir, heard, (opts.now ?? (() => new Date()))());
     const order = new Map(jobs.map((j, i) => [j.sourceId, i]));
     outcomes.sort((a, b) => (order.get(a.sourceId) ?? 0) - (order.get(b.sourceId) ?? 0));
     const result: UpdateOsvResult = { dbPath, swapped, outcomes, failed: outcomes.filter((o) => o.status === 'failed').length };

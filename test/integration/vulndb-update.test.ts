@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { ScannerError, UserError } from '../../src/shared/errors.ts';
 import { silentLogger } from '../../src/shared/log.ts';
 import { openOsvStore, osvDbPath } from '../../src/vulndb/index.ts';
-import { ecosystemZipUrl, updateOsvDb, type UpdateOsvOptions } from '../../src/vulndb/update.ts';
+import { ecosystemZipUrl, readChecked, updateOsvDb, type UpdateOsvOptions } from '../../src/vulndb/update.ts';
 import { MirrorServer, osvFiles, snapshot, startCli, tempDir, writeZip, zipBuffer } from './vulndb-helpers.ts';
 
 const log = silentLogger;
@@ -63,6 +63,9 @@ describe('db update from an HTTP mirror', () => {
     assert.deepEqual(r2.outcomes.map((o) => o.status), ['unchanged', 'unchanged']);
     assert.deepEqual(server.requests.map((q) => [q.path, q.status, q.ifNoneMatch !== undefined, q.ifModifiedSince !== undefined]).sort(), [['/PyPI/all.zip', 304, true, true], ['/npm/all.zip', 304, true, true]]);
     assert.equal(statSync(osvDbPath(cache)).ino, ino, 'an unchanged update does not rewrite the DB');
+    const checked = readChecked(cache);
+    assert.ok(checked.checkedAt && Date.parse(checked.checkedAt) >= Date.parse(src.importedAt), 'but it records that the sources were checked');
+    assert.equal(checked.sources['osv:PyPI'], checked.checkedAt);
     assert.equal(snapshot(cache), before);
 
     server.set('/npm/all.zip', npmV2);
@@ -154,7 +157,7 @@ describe('db update from an HTTP mirror', () => {
     assert.match(r3.outcomes[0]?.error ?? '', /not a usable zip archive/);
     assert.equal(r3.swapped, false);
     assert.equal(snapshot(cache), before);
-    assert.deepEqual(readdirSync(join(cache, 'db')), ['osv.sqlite'], 'downloads and temp files are cleaned up');
+    assert.deepEqual(readdirSync(join(cache, 'db')).sort(), ['osv.checked.json', 'osv.sqlite'], 'downloads and temp files are cleaned up');
   });
 
   it('Ctrl-C (abort) mid-download: ABORTED, the DB as before, nothing left behind', async () => {
@@ -171,7 +174,7 @@ describe('db update from an HTTP mirror', () => {
       server.onPartial = undefined;
     }
     assert.equal(snapshot(cache), before);
-    assert.deepEqual(readdirSync(join(cache, 'db')), ['osv.sqlite']);
+    assert.deepEqual(readdirSync(join(cache, 'db')).sort(), ['osv.checked.json', 'osv.sqlite']);
   });
 
   it('a process killed mid-download leaves the old DB answering exactly as before; the next update cleans up', async () => {
@@ -189,11 +192,11 @@ describe('db update from an HTTP mirror', () => {
     server.onPartial = undefined;
     assert.equal(res.signal, 'SIGKILL');
     assert.equal(snapshot(cache), before);
-    const leftovers = readdirSync(join(cache, 'db')).filter((n) => n !== 'osv.sqlite');
+    const leftovers = readdirSync(join(cache, 'db')).filter((n) => n !== 'osv.sqlite' && n !== 'osv.checked.json');
     assert.ok(leftovers.length > 0, 'the killed process left its partial download (and lock)');
     const r = await updateOsvDb(opts(cache, { ecosystems: ['PyPI'] }));
     assert.equal(r.outcomes[0]?.status, 'updated');
-    assert.deepEqual(readdirSync(join(cache, 'db')), ['osv.sqlite'], 'stale download and lock of the dead process removed');
+    assert.deepEqual(readdirSync(join(cache, 'db')).sort(), ['osv.checked.json', 'osv.sqlite'], 'stale download and lock of the dead process removed');
   });
 
   it('NVD feeds over HTTP (--nvd), conditional on the second run', async () => {

@@ -227,13 +227,14 @@ function statusText(s: DbStatus): string[] {
   if (s.osv) {
     const o = s.osv;
     lines.push(`OSV advisory DB  ${o.path} (${mb(o.sizeBytes)}, schema ${o.schemaVersion})`);
-    lines.push(`  built        ${o.builtAt ?? '?'}${age(o.ageHours)}`);
+    lines.push(`  built        ${o.builtAt ?? '?'}${age(o.ageHours)}${o.checkedAt ? `; last checked ${o.checkedAt}${age(hoursSince(o.checkedAt))}` : ''}`);
     lines.push(`  advisories   ${n(o.advisories)} (${n(o.withdrawn)} withdrawn, never matched); NVD CVE severities ${n(o.cveSeverities)}`);
     lines.push('  sources');
     const rows = [['    SOURCE', 'RECORDS', 'WITHDRAWN', 'MALFORMED', 'IMPORTED', 'URL / VALIDATOR']];
     for (const x of o.sources) {
       const validator = [x.etag ? `etag ${x.etag}` : '', x.lastModified ? `last-modified ${x.lastModified}` : ''].filter(Boolean).join(', ');
-      rows.push([`    ${x.id}`, n(x.records), n(x.withdrawn), n(x.malformed), `${x.importedAt}${age(hoursSince(x.importedAt))}`, `${x.url ?? ''}${validator ? ` (${validator})` : ''}`]);
+      const checked = x.checkedAt && x.checkedAt !== x.importedAt ? `, checked${age(hoursSince(x.checkedAt))}` : '';
+      rows.push([`    ${x.id}`, n(x.records), n(x.withdrawn), n(x.malformed), `${x.importedAt}${age(hoursSince(x.importedAt))}${checked}`, `${x.url ?? ''}${validator ? ` (${validator})` : ''}`]);
     }
     lines.push(...pad(rows));
     if (o.malformed > 0) {
