@@ -12,6 +12,7 @@ import { rpmCataloger } from './rpm/index.ts';
 import { npmCataloger } from './npm/index.ts';
 import { pythonCataloger } from './python/index.ts';
 import { gobinaryCataloger, gomodCataloger } from './gobinary/index.ts';
+import { javaCataloger } from './java/index.ts';
 import {
   alpineDetector,
   amazonDetector,
@@ -30,6 +31,7 @@ export const catalogers: readonly Cataloger[] = [
   pythonCataloger,
   gobinaryCataloger,
   gomodCataloger,
+  javaCataloger,
 ];
 
 /** Tried in order; the first that recognises the filesystem wins (specific before generic). */

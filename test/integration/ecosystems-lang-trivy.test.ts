@@ -17,6 +17,8 @@ import type { Package } from '../../src/domain/index.ts';
 import { catalogFs, fileSelector } from '../../src/ecosystems/index.ts';
 import { analyzeTarget } from '../../src/image/index.ts';
 import { elfWithBuildInfo, machoWithBuildInfo, peWithBuildInfo } from '../../src/ecosystems/gobinary/testdata/exe-writer.ts';
+import { sampleArchives } from '../../src/ecosystems/java/testdata/jars.ts';
+import { DatabaseSync } from 'node:sqlite';
 import { REPO_ROOT, TESTDATA } from '../helpers/paths.ts';
 import { trivyBinary } from '../helpers/trivy.ts';
 
@@ -217,5 +219,49 @@ describe('language packages: same answer as the real Trivy', { skip }, () => {
       }
     });
   }
+
+  it('Java archives (trivy rootfs with an empty Java index DB): Debian\'s jars, a WAR with nested jars', async () => {
+    const root = join(work, 'java-image');
+    put(root, 'etc/os-release', { text: DEBIAN_RELEASE });
+    const { war, lib } = await sampleArchives();
+    put(root, 'srv/app.war', { text: '' });
+    writeFileSync(join(root, 'srv/app.war'), war);
+    writeFileSync(join(root, 'srv/lib-a-1.2.3.jar'), lib);
+    // Debian's packaged jars, regular files only (their versioned names are symlinks: see docs on linkOf)
+    let debian = 0;
+    if (existsSync('/usr/share/java')) {
+      for (const f of readdirSync('/usr/share/java', { withFileTypes: true })) {
+        if (f.isFile() && f.name.endsWith('.jar')) {
+          put(root, `usr/share/java/${f.name}`, { from: `/usr/share/java/${f.name}` });
+          debian++;
+        }
+      }
+    }
+    const cache = mkdtempSync(join(work, 'cache-'));
+    emptyJavaDb(cache);
+    mkdirSync(join(cache, 'db'));
+    for (const f of ['trivy.db', 'metadata.json']) copyFileSync(join(TESTDATA, 'trivy-db/db', f), join(cache, 'db', f));
+    const out = join(cache, 'report.json');
+    await run(trivy as string, ['rootfs', '--cache-dir', cache, '--skip-db-update', '--skip-java-db-update', '--offline-scan', '--scanners', 'vuln', '--format', 'json', '--list-all-pkgs', '--quiet', '-o', out, root], { timeout: 180_000 });
+    const rep = JSON.parse(readFileSync(out, 'utf8')) as TrivyReport;
+    const theirs = (rep.Results ?? []).filter((r) => r.Type === 'jar').flatMap((r) => (r.Packages ?? []).map((p) => ['jar', p.FilePath ?? r.Target, p.Name, p.Version].join(' | '))).sort();
+    const ours = await ourRows(root);
+    // Deliberate difference: a pom.properties without a version is not a package (Trivy lists 'bad:incomplete' with an empty version)
+    const incomplete = theirs.filter((r) => r.endsWith('| bad:incomplete | '));
+    assert.equal(incomplete.length, 1);
+    assert.ok(theirs.length >= 6 + (debian ? 1 : 0), `Trivy found ${theirs.length}`);
+    assert.deepEqual(ours.rows, theirs.filter((r) => !incomplete.includes(r)));
+    assert.deepEqual(ours.notes, ['jar: /srv/app.war/WEB-INF/lib/broken.jar: not a zip archive (too short); packages in that part are missing']);
+  });
 });
+
+/** Trivy 0.44 analyses jars only with its Java index DB; an empty one (same schema) makes it run offline. */
+function emptyJavaDb(cache: string): void {
+  const dir = join(cache, 'java-db');
+  mkdirSync(dir, { recursive: true });
+  const db = new DatabaseSync(join(dir, 'trivy-java.db'));
+  db.exec('CREATE TABLE artifacts(id INTEGER PRIMARY KEY, group_id TEXT, artifact_id TEXT); CREATE TABLE indices(artifact_id INTEGER, version TEXT, sha1 BLOB, archive_type TEXT, foreign key (artifact_id) references artifacts(id)); CREATE UNIQUE INDEX artifacts_idx ON artifacts(artifact_id, group_id); CREATE INDEX indices_artifact_idx ON indices(artifact_id); CREATE UNIQUE INDEX indices_sha1_idx ON indices(sha1);');
+  db.close();
+  writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ Version: 1, NextUpdate: '2099-01-01T00:00:00Z', UpdatedAt: '2023-08-23T00:00:00Z', DownloadedAt: '2023-08-23T00:00:00Z' }));
+}
 
