@@ -124,6 +124,12 @@ export const TREES: TreeSpec[] = [
     rpms: [{ name: 'curl', version: '7.61.1', release: '1.amzn2023' }],
   },
   {
+    name: 'amazon-2023-point',
+    about: 'Amazon Linux 2023 with a point release (2023.3.20240108): which bucket Trivy 0.44.1 reads',
+    files: { 'etc/system-release': 'Amazon Linux release 2023.3.20240108 (Amazon Linux)\n', 'etc/os-release': osRelease({ NAME: 'Amazon Linux', VERSION: '2023', ID: 'amzn', VERSION_ID: '2023' }) },
+    rpms: [{ name: 'curl', version: '7.61.1', release: '7.91.amzn1' }],
+  },
+  {
     name: 'oracle-8',
     about: 'Oracle Linux 8.4: curl below both fixes, libcurl (same source, not in the DB)',
     files: REDHAT_LIKE('oracle', 'Oracle Linux Server release 8.4', { NAME: 'Oracle Linux Server', ID: 'ol', VERSION_ID: '8.4' }),
