@@ -106,7 +106,7 @@ function packageProperties(p: Package, artifact: Artifact, osFamily: string | un
   if (file) props.push(prop('FilePath', file));
   if (AGGREGATED_TARGETS[p.type] && file) trivy.push(new Models.Property(`${TRIVY_PROP}:FilePath`, file));
   if (p.filePath && p.filePath !== file) props.push(prop('Target', p.filePath));
-  if (p.dev) props.push(prop('Dev', 'true'));
+  if (p.dev !== undefined) props.push(prop('Dev', String(p.dev)));
   if (p.relationship) props.push(prop('Relationship', p.relationship));
   for (const [k, v] of Object.entries(p.extra ?? {})) if (!EXTRA_ELSEWHERE.has(k)) props.push(prop(`extra:${k}`, v));
   return compat ? [...props, ...trivy] : props;

@@ -87,7 +87,7 @@ function annotations(p: Package, a: Artifact, date: string, tool: string): SpdxA
     ['LayerDigest', packageLayer(p, a).digest],
     ['LayerDiffID', packageLayer(p, a).diffId],
     ['Modularitylabel', p.extra?.['modularityLabel']],
-    ['Dev', p.dev ? 'true' : undefined],
+    ['Dev', p.dev === undefined ? undefined : String(p.dev)],
     ['Relationship', p.relationship],
     ...Object.entries(p.extra ?? {})
       .filter(([k]) => !EXTRA_ELSEWHERE.has(k))

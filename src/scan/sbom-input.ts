@@ -182,12 +182,16 @@ function nameFromPurl(p: PackageURL, componentName: string | undefined): string 
   return n;
 }
 
-/** `epoch:version` for dpkg/rpm (the purl keeps the epoch in a qualifier), no leading v for Go. */
-function versionFromPurl(p: PackageURL, fallback: string | undefined): string {
+/**
+ * `epoch:version` for dpkg/rpm (the purl keeps the epoch in a qualifier); Go as Trivy 0.44 prints
+ * it (see Package.version): go.mod modules without the leading v, binaries' modules with it.
+ */
+function versionFromPurl(p: PackageURL, type: PackageType, fallback: string | undefined): string {
   let v = p.version ?? fallback ?? '';
   const epoch = p.qualifiers?.['epoch'];
   if ((p.type === 'deb' || p.type === 'rpm') && epoch && epoch !== '0' && !/^\d+:/.test(v)) v = `${epoch}:${v}`;
-  if (p.type === 'golang' && /^v\d/.test(v)) v = v.slice(1);
+  if (type === 'gomod' && /^v\d/.test(v)) v = v.slice(1);
+  if (type === 'gobinary' && /^\d/.test(v)) v = `v${v}`;
   return v;
 }
 
@@ -246,7 +250,7 @@ function toPackage(f: Facts, notes: Set<string>): Package | undefined {
     notes.add(`packages of purl type "${p.type}" are not supported and were skipped`);
     return undefined;
   }
-  const version = versionFromPurl(p, f.version);
+  const version = versionFromPurl(p, type, f.version);
   const pkg: Package = { type, name: nameFromPurl(p, f.name), version, purl: f.purl, locations: [] };
   // source package: ours (full version), Trivy's (split), SPDX sourceInfo, Syft's upstream qualifier
   const srcName = propOf(f, 'SrcName');
@@ -287,7 +291,8 @@ function toPackage(f: Facts, notes: Set<string>): Package | undefined {
   else if (layer) pkg.locations.push({ path: '', layer });
   const target = f.props.get('portcullis:Target') ?? f.parent?.file;
   if (target && !['apk', 'deb', 'rpm'].includes(type)) pkg.filePath = target;
-  if (propOf(f, 'Dev') === 'true') pkg.dev = true;
+  const dev = propOf(f, 'Dev');
+  if (dev === 'true' || dev === 'false') pkg.dev = dev === 'true';
   const rel = propOf(f, 'Relationship');
   if (rel === 'direct' || rel === 'indirect' || rel === 'workspace' || rel === 'root' || rel === 'unknown') pkg.relationship = rel;
   const extra: Record<string, string> = {};

@@ -16,7 +16,7 @@ const OPTS: RenderOptions = { color: false, toolVersion: '0.1.0' };
 const SEVS = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
 
 interface TrivyReport {
-  Results?: { Target: string; Vulnerabilities?: { Severity: string; VulnerabilityID: string; PkgName: string }[] }[];
+  Results?: { Target: string; Class: string; Type: string; Vulnerabilities?: { Severity: string; VulnerabilityID: string; PkgName: string }[] }[];
 }
 
 function totalLine(sevs: string[]): string {
@@ -24,16 +24,17 @@ function totalLine(sevs: string[]): string {
 }
 
 describe('table', () => {
-  for (const name of REPORT_NAMES.filter((n) => !n.startsWith('repo-'))) {
+  for (const name of REPORT_NAMES) {
     it(`${name}: Trivy's targets and counts, the overall summary line, every finding listed`, async () => {
       const report = await scanTree(name);
       const out = renderTable(report, OPTS);
       const trivy = JSON.parse(rawReport(name)) as TrivyReport;
       const lines = out.split('\n');
       for (const r of trivy.Results ?? []) {
-        const i = lines.indexOf(r.Target);
-        assert.ok(i >= 0, `header ${r.Target}`);
-        assert.equal(lines[i + 1], '='.repeat(r.Target.length));
+        const head = r.Class === 'os-pkgs' ? r.Target : `${r.Target} (${r.Type})`;
+        const i = lines.indexOf(head);
+        assert.ok(i >= 0, `header ${head}`);
+        assert.equal(lines[i + 1], '='.repeat(head.length));
         assert.equal(lines[i + 2], totalLine((r.Vulnerabilities ?? []).map((v) => v.Severity)));
       }
       const all = (trivy.Results ?? []).flatMap((r) => (r.Vulnerabilities ?? []).map((v) => v.Severity));
