@@ -62,7 +62,7 @@ export function fileSelector(
   cats: readonly Cataloger[] = catalogers,
   detectors: readonly OsDetector[] = osDetectors,
 ): FileSelector {
-  const key = [...cats.map((c) => `${c.id}@${c.version}`), ...detectors.map((d) => `os:${d.id}`)].join(',');
+  const key = [...cats.map((c) => `${c.id}@${c.version}`), ...detectors.map((d) => `os:${d.id}${d.version ? `@${d.version}` : ''}`)].join(',');
   const condensers = cats.filter((c) => c.condense);
   const sel: FileSelector = {
     key,

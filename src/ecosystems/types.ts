@@ -41,6 +41,8 @@ export interface CatalogContext {
 /** OS release detection: one per family group, tried in table order. */
 export interface OsDetector {
   id: string;
+  /** Bump when the files it reads change, so cached layer analyses are invalidated (absent = 1). */
+  version?: number;
   wants(file: FileHeader): boolean;
   detect(fs: ReadonlyFs): OsInfo | undefined;
 }

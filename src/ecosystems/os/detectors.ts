@@ -91,6 +91,7 @@ export function parseApkRepositories(text: string): { family: string; release: s
 /** Alpine: etc/alpine-release holds the full version ('3.19.1'); etc/apk/repositories the stream. */
 export const alpineDetector: OsDetector = {
   id: 'alpine',
+  version: 2, // 2: reads etc/apk/repositories
   wants: wantsPaths(withOsRelease('etc/alpine-release', 'etc/apk/repositories')),
   detect(fs) {
     const rel = readOsRelease(fs);
