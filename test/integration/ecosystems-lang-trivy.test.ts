@@ -65,6 +65,18 @@ const skip = trivy ? false : 'no Trivy binary (set PORTCULLIS_TEST_TRIVY)';
 const DEBIAN_RELEASE = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n';
 const DIST_PACKAGES = '/usr/lib/python3/dist-packages';
 
+const rpmSkip = await run('rpmbuild', ['--version']).then(() => false, () => 'no rpmbuild (apt rpm)');
+
+/** A noarch rpm holding the given files, built offline with rpmbuild. */
+async function buildRpm(top: string, name: string, vendor: string, files: Record<string, string>): Promise<string> {
+  const install = Object.entries(files).map(([p, text]) => `mkdir -p %{buildroot}/${dirname(p)}\nprintf '%s' '${text.replaceAll("'", '')}' > %{buildroot}/${p}`).join('\n');
+  const spec = `Name: ${name}\nVersion: 1.0\nRelease: 1.el9\nSummary: test\nLicense: MIT\nVendor: ${vendor}\nBuildArch: noarch\n%description\ntest\n%install\n${install}\n%files\n${Object.keys(files).map((p) => `/${p}`).join('\n')}\n`;
+  mkdirSync(join(top, 'SPECS'), { recursive: true });
+  writeFileSync(join(top, 'SPECS', `${name}.spec`), spec);
+  await run('rpmbuild', ['--quiet', '--define', `_topdir ${top}`, '-bb', join(top, 'SPECS', `${name}.spec`)], { timeout: 120_000 });
+  return join(top, 'RPMS', 'noarch', `${name}-1.0-1.el9.noarch.rpm`);
+}
+
 const GOCODE = '/usr/share/gocode/src';
 const goSkip = await run('go', ['version']).then(
   () => (existsSync(`${GOCODE}/github.com/pkg/errors`) && existsSync(`${GOCODE}/github.com/davecgh/go-spew`) && existsSync(`${GOCODE}/golang.org/x/xerrors`) ? false : 'Debian Go module sources missing (golang-github-pkg-errors-dev …)'),
@@ -219,6 +231,23 @@ describe('language packages: same answer as the real Trivy', { skip }, () => {
       }
     });
   }
+
+  it('RHEL-family image: metadata of vendor rpms is not reported, of third-party rpms it is (real rpmdb built with rpmbuild)', { skip: rpmSkip }, async () => {
+    const root = join(work, 'rpm-image');
+    put(root, 'etc/redhat-release', { text: 'Rocky Linux release 9.3 (Blue Onyx)\n' });
+    put(root, 'etc/os-release', { text: 'NAME="Rocky Linux"\nVERSION="9.3 (Blue Onyx)"\nID="rocky"\nVERSION_ID="9.3"\n' });
+    const build = join(work, 'rpmbuild');
+    const rpms = [
+      await buildRpm(build, 'python3-vendor', 'Rocky Enterprise Software Foundation', { 'usr/lib/python3.9/site-packages/vendor_pkg-1.0.dist-info/METADATA': 'Name: vendor-pkg\nVersion: 1.0\n', 'usr/lib/node_modules/vendor-js/package.json': '{"name":"vendor-js","version":"1.0.0"}' }),
+      await buildRpm(build, 'python3-thirdparty', 'Example Corp', { 'usr/lib/python3.9/site-packages/third-2.0.dist-info/METADATA': 'Name: third\nVersion: 2.0\n' }),
+    ];
+    await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '--initdb']);
+    await run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-i', '--nodeps', '--noscripts', ...rpms]);
+    put(root, 'opt/venv/lib/python3.9/site-packages/venv_pkg-3.0.dist-info/METADATA', { text: 'Name: venv-pkg\nVersion: 3.0\n' });
+    const [theirs, ours] = await Promise.all([trivyRows('rootfs', root), ourRows(root)]);
+    assert.deepEqual(theirs, ['python-pkg | opt/venv/lib/python3.9/site-packages/venv_pkg-3.0.dist-info/METADATA | venv-pkg | 3.0', 'python-pkg | usr/lib/python3.9/site-packages/third-2.0.dist-info/METADATA | third | 2.0']);
+    assert.deepEqual(ours.rows, theirs);
+  });
 
   it('Java archives (trivy rootfs with an empty Java index DB): Debian\'s jars, a WAR with nested jars', async () => {
     const root = join(work, 'java-image');

@@ -173,3 +173,39 @@ describe('python cataloger', () => {
     assert.equal(pkgs[0]?.name, 'zope.interface');
   });
 });
+
+describe('rpm-owned files', () => {
+  it('header file lists: BASENAMES + DIRNAMES via DIRINDEXES, vendor packages only, malformed blobs give none', async () => {
+    const { headerFiles } = await import('./rpm-files.ts');
+    // a header blob: il, dl, index entries (tag, type, offset, count), data
+    const blob = (vendor: string): Buffer => {
+      const strs = (a: string[]): Buffer => Buffer.from(`${a.join('\0')}\0`);
+      const dirs = strs(['/usr/lib/python3.9/site-packages/x-1.dist-info/', '/usr/bin/']);
+      const bases = strs(['METADATA', 'tool']);
+      const idx = Buffer.alloc(8);
+      idx.writeInt32BE(0, 0);
+      idx.writeInt32BE(1, 4);
+      const ven = strs([vendor]);
+      const parts: [number, number, Buffer, number][] = [[1116, 4, idx, 2], [1117, 8, bases, 2], [1118, 8, dirs, 2], [1011, 6, ven, 1]];
+      const index = Buffer.alloc(parts.length * 16);
+      const data: Buffer[] = [];
+      let off = 0;
+      parts.forEach(([tag, type, buf, count], i) => {
+        index.writeInt32BE(tag, i * 16);
+        index.writeUInt32BE(type, i * 16 + 4);
+        index.writeInt32BE(off, i * 16 + 8);
+        index.writeUInt32BE(count, i * 16 + 12);
+        data.push(buf);
+        off += buf.length;
+      });
+      const head = Buffer.alloc(8);
+      head.writeInt32BE(parts.length, 0);
+      head.writeInt32BE(off, 4);
+      return Buffer.concat([head, index, ...data]);
+    };
+    assert.deepEqual(headerFiles(blob('Red Hat, Inc.')), ['usr/lib/python3.9/site-packages/x-1.dist-info/METADATA', 'usr/bin/tool']);
+    assert.deepEqual(headerFiles(blob('Example Corp')), []);
+    const good = blob('CentOS');
+    for (let n = 0; n < good.length; n += 3) assert.ok(Array.isArray(headerFiles(good.subarray(0, n))));
+  });
+});

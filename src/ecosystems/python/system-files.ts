@@ -5,6 +5,7 @@
  * distro already reports it as a deb with the distro's own fixes. Sources, as Trivy reads them:
  *  - dpkg: `var/lib/dpkg/info/<pkg>.list` (one absolute path per line);
  *  - apk: the `F:` (directory) and `R:` (file) lines of `lib/apk/db/installed`;
+ *  - rpm: the file lists of the rpmdb's package headers (rpm-files.ts);
  *  - the three python2.7 egg-info files Debian's distroless images carry without any .list file.
  * `.list` files are big (tens of thousands of lines): `condenseDpkgList` keeps only the lines a
  * language cataloger could ever ask about, right when the file is read.
@@ -13,6 +14,7 @@ import type { ReadonlyFs } from '../../domain/index.ts';
 import { mayBeGoBinary } from '../gobinary/paths.ts';
 import { isPackageJson } from '../npm/paths.ts';
 import { isPythonMetadata } from './paths.ts';
+import { rpmOwnedFiles } from './rpm-files.ts';
 
 export const DPKG_INFO_DIR = 'var/lib/dpkg/info';
 const DPKG_INFO = `${DPKG_INFO_DIR}/`;
@@ -82,6 +84,7 @@ function collect(fs: ReadonlyFs): SystemFiles {
       else if (line === '') dir = '';
     }
   }
+  for (const p of rpmOwnedFiles(fs, relevant)) owned.add(p);
   return {
     size: owned.size,
     owns(path: string): boolean {
