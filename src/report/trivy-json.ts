@@ -248,8 +248,10 @@ export function goConfigFile(raw: unknown): Obj {
       o,
       'history',
       c['history'].filter(isRecord).map((h) => {
-        const ho: Obj = { created: goTime(h['created']) };
+        // go-containerregistry's v1.History field order: author, created, created_by, comment, empty_layer
+        const ho: Obj = {};
         put(ho, 'author', str(h['author']));
+        ho['created'] = goTime(h['created']);
         put(ho, 'created_by', str(h['created_by']));
         put(ho, 'comment', str(h['comment']));
         put(ho, 'empty_layer', h['empty_layer'] === true);

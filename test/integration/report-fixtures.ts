@@ -130,7 +130,7 @@ export async function makeDockerArchive(tree: string, out: string, repoTag: stri
       created: '2019-08-20T20:19:55.211423266Z',
       docker_version: '18.06.1-ce',
       history: [
-        { created: '2019-08-20T20:19:55.062606894Z', created_by: '/bin/sh -c #(nop) ADD file:fixture in / ' },
+        { created: '2019-08-20T20:19:55.062606894Z', author: 'fixture', created_by: '/bin/sh -c #(nop) ADD file:fixture in / ', comment: 'base' },
         { created: '2019-08-20T20:19:55.211423266Z', created_by: '/bin/sh -c #(nop)  CMD ["/bin/sh"]', empty_layer: true },
       ],
       os: 'linux',
