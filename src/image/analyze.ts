@@ -47,10 +47,12 @@ export interface AnalyzeOptions {
   /** Layers read at the same time (default 2). */
   concurrency?: number;
   /**
-   * Decode layers in worker threads: undefined (default) = when the layers to read are big enough to
-   * be worth it, true = always, false = never (everything on the main thread).
+   * Decode layers in a worker thread: true = always, 'auto' = when the layers to read are big enough
+   * to be worth it, false/undefined (default) = never. The worker takes the blob hash, gunzip and the
+   * diff-ID hash off the main thread (about 15-30% faster cold on 2 cores) but costs a second V8
+   * isolate and its garbage: about 50-70 MB more peak RSS on an 800 MB image (docs/image.md).
    */
-  workers?: boolean;
+  workers?: boolean | 'auto';
   /** Extra registry settings (timeouts, retries, credentials lookup). */
   registry?: Omit<RegistryOptions, 'insecure' | 'registryConfig' | 'allowPrivateRegistries' | 'signal' | 'logger'>;
 }
@@ -164,7 +166,7 @@ async function analyzeOne(layer: LayerSource, ctx: Ctx, key: string): Promise<La
  * Analyses every layer: cache hits first, then the rest `concurrency` at a time, largest first (so
  * the big layer does not start last); results in layer order. First failure cancels the rest.
  */
-async function analyzeLayers(layers: LayerSource[], ctx: Ctx, concurrency: number, workers: boolean | undefined): Promise<LayerAnalysis[]> {
+async function analyzeLayers(layers: LayerSource[], ctx: Ctx, concurrency: number, workers: boolean | 'auto' | undefined): Promise<LayerAnalysis[]> {
   const out = new Array<LayerAnalysis>(layers.length);
   const todo: { i: number; key: string; size: number }[] = [];
   layers.forEach((layer, i) => {
@@ -179,7 +181,7 @@ async function analyzeLayers(layers: LayerSource[], ctx: Ctx, concurrency: numbe
   todo.sort((a, b) => b.size - a.size);
   const big = todo.filter((t) => t.size >= POOL_MIN_LAYER).length;
   const total = todo.reduce((s, t) => s + t.size, 0);
-  const auto = workers === undefined && big > 0 && total >= POOL_MIN_TOTAL;
+  const auto = workers === 'auto' && big > 0 && total >= POOL_MIN_TOTAL;
   const pool = workers === true || auto ? new DecodePool(1) : undefined;
   let next = 0;
   let failed: unknown;

@@ -47,6 +47,9 @@ export interface LayerAnalysis {
 }
 
 const S_IFREG = 0o100000;
+/** Wanted files from this size up are read into a reused scratch buffer (up to SCRATCH_MAX). */
+const SCRATCH_MIN = 256 * 1024;
+const SCRATCH_MAX = 64 * 1024 * 1024;
 const WH = '.wh.';
 const WH_OPQ = '.wh..wh..opq';
 const WH_META = '.wh..wh.';
@@ -106,7 +109,15 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
   /** Regular files of this layer that were not kept: [size, mode] (for resolving symlinks in the layer). */
   const unkept = new Map<string, [number, number]>();
   const dirs = new Set<string>();
+  // Big wanted files (executables a cataloger condenses to a few bytes) are read into one reused
+  // buffer instead of a new one each: the walker's memory is its largest such file, not their sum.
+  let scratch: Buffer | undefined;
   await readTar(chunks, {
+    alloc(size) {
+      if (size < SCRATCH_MIN || size > SCRATCH_MAX) return Buffer.allocUnsafe(size);
+      if (!scratch || scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.ceil(size / (4 << 20)) * (4 << 20));
+      return scratch.subarray(0, size);
+    },
     onEntry(e) {
       const path = normalizeEntryPath(e.name);
       if (path === undefined) {
@@ -167,11 +178,12 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
       const path = pending.get(e);
       if (path === undefined) return;
       pending.delete(e);
-      const c = sel.condense ? sel.condense(path, content) : content;
+      let c = sel.condense ? sel.condense(path, content) : content;
       if (c === undefined) {
         a.present?.push(path);
         return;
       }
+      if (scratch && c.buffer === scratch.buffer) c = Buffer.from(c); // kept: must not live in the scratch buffer
       a.files.push({ path, mode: S_IFREG | (e.mode & 0o7777), size: e.size, content: c });
     },
   });

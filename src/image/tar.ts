@@ -25,7 +25,10 @@ export type EntryDecision = 'skip' | 'read';
 
 export interface TarVisitor {
   onEntry(e: TarEntry): EntryDecision;
+  /** `content` may be a reused scratch buffer (see `alloc`): valid only during the call. */
   onContent?(e: TarEntry, content: Buffer): void;
+  /** Where to collect the content of an entry of `size` bytes (default: a new buffer). */
+  alloc?(size: number): Buffer;
 }
 
 const BLOCK = 512;
@@ -261,7 +264,7 @@ export class TarReader {
     const decision = this.#v.onEntry(entry);
     this.#entry = entry;
     if (decision === 'read' && type === 'file') {
-      this.#startData(size, Buffer.allocUnsafe(size), 'data');
+      this.#startData(size, this.#v.alloc ? this.#v.alloc(size) : Buffer.allocUnsafe(size), 'data');
     } else {
       this.#startData(size, undefined, 'data');
     }
