@@ -330,7 +330,7 @@ export function buildBom(report: ScanReport, opts: RenderOptions): Models.Bom {
 
 /** A finding whose Package object is a copy (e.g. a stored report): find the same package by identity fields. */
 function refForPackage(p: Package, refs: Map<Package, string>): string {
-  for (const [q, r] of refs) if (q.purl === p.purl && q.name === p.name && q.version === p.version && packageFile(q) === packageFile(p)) return r;
+  for (const [q, r] of refs) if (q.type === p.type && q.purl === p.purl && q.name === p.name && q.version === p.version && packageFile(q) === packageFile(p)) return r;
   return p.purl;
 }
 

@@ -136,11 +136,13 @@ export function spdxDocument(report: ScanReport, opts: RenderOptions): SpdxDocum
 
   const packages: SpdxPackage[] = [root];
   const relationships: SpdxDocument['relationships'] = [{ spdxElementId: 'SPDXRef-DOCUMENT', relatedSpdxElement: rootId, relationshipType: 'DESCRIBES' }];
-  const advisories = new Map<Package, string[]>();
+  // keyed by identity fields, not object: a stored report's findings hold copies of its packages
+  const pkgKey = (p: Package): string => `${p.type}\0${p.purl}\0${p.name}\0${p.version}\0${packageFile(p) ?? ''}`;
+  const advisories = new Map<string, string[]>();
   for (const f of report.findings) {
-    const list = advisories.get(f.package) ?? [];
+    const list = advisories.get(pkgKey(f.package)) ?? [];
     if (f.url && !list.includes(f.url)) list.push(f.url);
-    advisories.set(f.package, list);
+    advisories.set(pkgKey(f.package), list);
   }
 
   for (const g of groupResults({ ...report, findings: [] }, { withEmpty: true })) {
@@ -176,7 +178,7 @@ export function spdxDocument(report: ScanReport, opts: RenderOptions): SpdxDocum
       const who = p.extra?.['maintainer'] ?? p.extra?.['vendor'];
       const refs: NonNullable<SpdxPackage['externalRefs']> = [];
       if (p.purl) refs.push({ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: p.purl });
-      for (const u of advisories.get(p) ?? []) if (!/\s/.test(u)) refs.push({ referenceCategory: 'SECURITY', referenceType: 'advisory', referenceLocator: u });
+      for (const u of advisories.get(pkgKey(p)) ?? []) if (!/\s/.test(u)) refs.push({ referenceCategory: 'SECURITY', referenceType: 'advisory', referenceLocator: u });
       const sp: SpdxPackage = {
         name: p.name,
         SPDXID: id,
