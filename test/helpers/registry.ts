@@ -15,6 +15,7 @@
  *     opts.anonymousPull: token auth hands pull tokens to anonymous clients (default false)
  *     opts.identityTokens: { refreshToken: user } accepted by the issuer's OAuth2 POST (token auth)
  *     opts.tls: serve HTTPS with a self-signed certificate for 127.0.0.1 (reg.caPem has it)
+ *     opts.listenAll: listen on 0.0.0.0 too (reach it by a non-loopback address; see nonLoopbackIPv4())
  *
  *   reg.host                 '127.0.0.1:PORT'  (use `${reg.host}/repo:tag` as the reference)
  *   reg.url                  'http://127.0.0.1:PORT' (https with tls)
@@ -47,7 +48,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -64,6 +65,8 @@ export interface RegistryOptions {
   anonymousPull?: boolean;
   identityTokens?: Record<string, string>;
   tls?: boolean;
+  /** Listen on every interface (to reach the registry by a non-loopback address); host stays 127.0.0.1:PORT. */
+  listenAll?: boolean;
 }
 
 export interface TokenRequest {
@@ -395,7 +398,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
         '  delete: { enabled: true }',
         '  maintenance: { uploadpurging: { enabled: false } }',
         'http:',
-        `  addr: ${host}`,
+        `  addr: ${opts.listenAll ? `0.0.0.0:${port}` : host}`,
         `  secret: ${randomBytes(16).toString('hex')}`,
         tlsYaml.trimEnd(),
         authYaml.trimEnd(),
@@ -647,6 +650,11 @@ export async function startFaultProxy(target: string, rule: (req: ProxyRequest, 
       server.close(() => r());
     }),
   };
+}
+
+/** An IPv4 address of this machine that is not loopback, if any. */
+export function nonLoopbackIPv4(): string | undefined {
+  return Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 }
 
 /** sha256 of a buffer as a digest string (handy next to the registry). */

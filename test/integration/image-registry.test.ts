@@ -21,7 +21,7 @@ import {
   writeOciLayout,
   type BuiltImage,
 } from '../helpers/image-builder.ts';
-import { digestOf, registryAvailable, startFaultProxy, startRegistry, type FaultAction, type ProxyRequest, type TestRegistry } from '../helpers/registry.ts';
+import { digestOf, nonLoopbackIPv4, registryAvailable, startFaultProxy, startRegistry, type FaultAction, type ProxyRequest, type TestRegistry } from '../helpers/registry.ts';
 
 const skip = registryAvailable();
 const work = mkdtempSync(join(tmpdir(), 'pc-img-reg-'));
@@ -321,6 +321,31 @@ describe('registry client against docker-registry', { skip }, () => {
         },
       );
     });
+  });
+});
+
+describe('a TLS registry with a self-signed certificate', { skip }, () => {
+  it('is refused with one clear line unless insecure; loopback is insecure by default', async (t) => {
+    const tls = await startRegistry({ tls: true, listenAll: true });
+    try {
+      const img = buildImage(vulnerableImageSpec());
+      await tls.pushImage(img, 'sec/app:1');
+      assert.equal((await packages(`${tls.host}/sec/app:1`, base())).digest, img.manifestDigest, 'loopback: TLS without verification');
+      const ip = nonLoopbackIPv4();
+      if (!ip) {
+        t.skip('no non-loopback IPv4 address on this machine');
+        return;
+      }
+      const host = `${ip}:${tls.host.split(':')[1]}`;
+      await rejectsWith(
+        analyzeTarget(`${host}/sec/app:1`, selector, base()),
+        'REGISTRY_TLS',
+        new RegExp(`the TLS certificate of ${host.replace(/\./g, '\\.')} is not trusted \\(DEPTH_ZERO_SELF_SIGNED_CERT\\); add its CA with NODE_EXTRA_CA_CERTS, or mark the registry insecure`),
+      );
+      assert.equal((await packages(`${host}/sec/app:1`, base({ insecure: [host] }))).digest, img.manifestDigest);
+    } finally {
+      await tls.stop();
+    }
   });
 });
 

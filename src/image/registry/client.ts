@@ -322,6 +322,17 @@ export class RegistryClient {
   }
 
   #hint(err: unknown, host: string): unknown {
+    if (err instanceof ScannerError && err.code === 'REGISTRY_UNREACHABLE') {
+      const tls = /\b(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(?:_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_UNTRUSTED)\b/.exec(err.message);
+      if (tls) {
+        const what = err.message.slice(0, err.message.indexOf(': ') + 1 || undefined);
+        return new ScannerError(
+          'REGISTRY_TLS',
+          `${what} the TLS certificate of ${host} is not trusted (${tls[1]}); add its CA with NODE_EXTRA_CA_CERTS, or mark the registry insecure (--insecure)`,
+          { cause: err },
+        );
+      }
+    }
     if (err instanceof ScannerError && err.code === 'REGISTRY_UNREACHABLE' && /EPROTO|wrong version|ECONNRESET/.test(err.message) && !isInsecure(this.#o.insecure, host)) {
       return new ScannerError(err.code, `${err.message}; if ${host} serves plain HTTP, mark it insecure (--insecure)`, { cause: err });
     }
