@@ -2,7 +2,11 @@
  * Composition root: parse argv, build the logger and context, dispatch to a command.
  * The only place (with cli/ and server/) that touches process.env, argv and stdout.
  */
-import { runCli } from './cli/program.ts';
+import { enableCompileCache } from 'node:module';
+
+// V8's code cache for our modules (in the OS temp dir): most of a small scan's time is start-up.
+enableCompileCache();
+const { runCli } = await import('./cli/program.ts');
 
 // `portcullis scan … | head` closes stdout early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -3,8 +3,7 @@
  * environment variables; `settingsFor` merges flags > env > portcullis.yaml > defaults.
  */
 import { Option, type Command } from 'commander';
-import { readConfigFile, configSection } from '../config/load.ts';
-import { configFileSchema, scanSettings, type ScanSettings } from '../config/schema.ts';
+import type { ScanSettings } from '../config/schema.ts';
 import { UserError } from '../shared/errors.ts';
 import { parseDuration } from '../shared/duration.ts';
 import type { CliContext } from './context.ts';
@@ -33,7 +32,9 @@ type Src = 'cli' | 'env' | 'default' | 'config' | 'implied' | undefined;
  * Flags and env vars (commander knows which) win over the config file; the config file wins over
  * defaults. `flagValues` maps a ScanSettings key to the commander option name.
  */
-export function settingsFor(cmd: Command, ctx: CliContext): TargetSettings {
+export async function settingsFor(cmd: Command, ctx: CliContext): Promise<TargetSettings> {
+  // zod and yaml load only when a command runs (not for --help).
+  const [{ readConfigFile, configSection }, { configFileSchema, scanSettings }] = await Promise.all([import('../config/load.ts'), import('../config/schema.ts')]);
   const o = cmd.opts<Record<string, unknown>>();
   const file = readConfigFile(o['config'] as string | undefined, process.cwd());
   const fromFile = scanSettings(configSection(file, undefined, configFileSchema));

@@ -7,16 +7,15 @@
  *   matchInventory(inv, db)        Inventory × AdvisoryDb → findings
  *   scanTarget(target, opts)       all of the above → ScanReport               (portcullis scan, builtin backend)
  */
+// Stages are imported when first used: an `sbom:` scan never loads the image layer, a Trivy-DB scan
+// never loads the OSV store, and `--help` loads none of them (start-up time is most of a small scan).
 import type { DbInfo, Finding, Inventory, ScanReport } from '../domain/index.ts';
-import { catalogFs, fileSelector } from '../ecosystems/index.ts';
-import { analyzeTarget, type AnalyzeOptions } from '../image/index.ts';
+import type { AnalyzeOptions } from '../image/index.ts';
 import { ScannerError, UserError } from '../shared/errors.ts';
 import { VERSION } from '../shared/version.ts';
-import { openOsvStore } from '../vulndb/index.ts';
 import type { AdvisoryStore } from '../vulndb/store.ts';
-import { openTrivyDb, type TrivyDb } from '../vulndb/trivy/index.ts';
+import type { TrivyDb } from '../vulndb/trivy/index.ts';
 import { matchOsv } from './match-osv.ts';
-import { matchTrivy } from './match-trivy.ts';
 import type { DbSourceChoice, InventoryOptions, ScanOptions } from './types.ts';
 
 export type { DbSourceChoice, InventoryOptions, ScanOptions } from './types.ts';
@@ -51,6 +50,7 @@ export async function buildInventory(target: string, opts: InventoryOptions): Pr
     const { readSbomFile } = await import('./sbom-input.ts');
     return readSbomFile(target.slice('sbom:'.length), target);
   }
+  const [{ catalogFs, fileSelector }, { analyzeTarget }] = await Promise.all([import('../ecosystems/index.ts'), import('../image/index.ts')]);
   const selector = fileSelector();
   const analyzed = await analyzeTarget(target, selector, analyzeOptions(opts));
   const cat = await catalogFs(analyzed.fs, { logger: opts.logger.child({ component: 'catalog' }) });
@@ -71,7 +71,8 @@ function osvDb(store: AdvisoryStore & { close?: () => void }): AdvisoryDb {
   };
 }
 
-function trivyDb(db: TrivyDb): AdvisoryDb {
+async function trivyDb(db: TrivyDb): Promise<AdvisoryDb> {
+  const { matchTrivy } = await import('./match-trivy.ts');
   const info: DbInfo = { source: 'trivy' };
   if (db.metadata.UpdatedAt) info.updatedAt = db.metadata.UpdatedAt;
   if (db.metadata.UpdatedAt) info.builtAt = db.metadata.UpdatedAt;
@@ -92,17 +93,17 @@ const NO_DB_HINT = 'run `portcullis db update` (or `portcullis db import PATH` o
 export async function openAdvisoryDb(cacheDir: string, choice: DbSourceChoice = 'auto'): Promise<AdvisoryDb> {
   const wantTrivy = choice === 'trivy' || choice === 'auto' || choice === 'merge';
   const wantOsv = choice === 'osv' || choice === 'auto' || choice === 'merge';
-  const trivy = wantTrivy ? openTrivyDb(cacheDir) : undefined;
+  const trivy = wantTrivy ? (await import('../vulndb/trivy/index.ts')).openTrivyDb(cacheDir) : undefined;
   if (choice === 'trivy') {
     if (!trivy) throw new UserError(`no Trivy DB in ${cacheDir}: run \`portcullis db update --source trivy\` or \`portcullis db import trivy:PATH\``, { code: 'DB_MISSING' });
     return trivyDb(trivy);
   }
   if (choice === 'auto' && trivy) return trivyDb(trivy);
-  const osv = wantOsv ? openOsvStore(cacheDir) : undefined;
+  const osv = wantOsv ? (await import('../vulndb/index.ts')).openOsvStore(cacheDir) : undefined;
   if (choice === 'merge') {
     if (trivy && osv) {
       const { mergedAdvisoryDb } = await import('./merge.ts');
-      return mergedAdvisoryDb(trivyDb(trivy), osvDb(osv));
+      return mergedAdvisoryDb(await trivyDb(trivy), osvDb(osv));
     }
     if (trivy) return trivyDb(trivy);
   }

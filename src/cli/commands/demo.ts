@@ -29,7 +29,7 @@ export const register: RegisterCommand = (program, getCtx) => {
   addTargetOptions(cmd);
   cmd.action(async (_o: unknown, c: Command) => {
     const ctx = getCtx();
-    const s = settingsFor(c, ctx);
+    const s = await settingsFor(c, ctx);
     const { MemoryStore, asOsvRecord } = await import('../../vulndb/memory-store.ts');
     const { storeAdvisoryDb } = await import('../../scan/index.ts');
     const dir = join(DEMO_DIR, 'advisories');

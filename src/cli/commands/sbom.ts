@@ -28,7 +28,7 @@ export const register: RegisterCommand = (program, getCtx) => {
   addTargetOptions(cmd);
   cmd.action(async (target: string, _o: unknown, c: Command) => {
     const ctx = getCtx();
-    const s = settingsFor(c, ctx);
+    const s = await settingsFor(c, ctx);
     const format = String(c.opts<{ format: string }>().format);
     if (!(FORMATS as readonly string[]).includes(format)) throw new UserError(`unknown --format "${format}" (use cyclonedx or spdx-json)`, { code: 'FLAG_INVALID' });
     if (target.startsWith('sbom:')) throw new UserError(`${target}: is already an SBOM (scan it with \`portcullis scan ${target}\`)`, { code: 'TARGET_INVALID' });

@@ -39,7 +39,7 @@ export const register: RegisterCommand = (program, getCtx) => {
   addTargetOptions(cmd);
   cmd.action(async (target: string, _opts: unknown, c: Command) => {
     const ctx = getCtx();
-    await runScan(target, settingsFor(c, ctx), ctx);
+    await runScan(target, await settingsFor(c, ctx), ctx);
   });
 };
 
