@@ -17,6 +17,7 @@ export function addTargetOptions(cmd: Command): Command {
     .addOption(new Option('--no-cache', 'do not use or fill the per-layer analysis cache'))
     .addOption(new Option('--skip-dirs <dirs>', 'comma-separated directories (globs allowed) whose packages are left out').env('PORTCULLIS_SKIP_DIRS'))
     .addOption(new Option('--skip-files <files>', 'comma-separated files (globs allowed) whose packages are left out').env('PORTCULLIS_SKIP_FILES'))
+    .addOption(new Option('--include-dev-deps', 'keep development dependencies of lock files (left out by default, as Trivy does)').env('PORTCULLIS_INCLUDE_DEV_DEPS'))
     .addOption(new Option('--timeout <duration>', 'give up after this long, e.g. 5m, 90s (default 10m)').env('PORTCULLIS_TIMEOUT'))
     .addOption(new Option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout').env('PORTCULLIS_OUTPUT'));
 }
@@ -58,6 +59,7 @@ export async function settingsFor(cmd: Command, ctx: CliContext): Promise<Target
     ['skipDirs', 'skipDirs', split],
     ['skipFiles', 'skipFiles', split],
     ['listAllPkgs', 'listAllPkgs', Boolean],
+    ['includeDevDeps', 'includeDevDeps', Boolean],
     ['timeout', 'timeout', String],
   ];
   for (const [key, opt, conv] of map) {

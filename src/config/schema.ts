@@ -41,6 +41,7 @@ const scanKeys = {
   'skip-dirs': stringList.optional(),
   'skip-files': stringList.optional(),
   'list-all-pkgs': z.boolean().optional(),
+  'include-dev-deps': z.boolean().optional(),
   timeout: z.string().optional(),
   'no-cache': z.boolean().optional(),
 };
@@ -77,6 +78,7 @@ export interface ScanSettings {
   skipDirs?: string[];
   skipFiles?: string[];
   listAllPkgs?: boolean;
+  includeDevDeps?: boolean;
   timeout?: string;
   noCache?: boolean;
 }
@@ -100,6 +102,7 @@ export function scanSettings(c: ConfigFileData): ScanSettings {
   set('skipDirs', c['skip-dirs'] ?? c.scan?.['skip-dirs']);
   set('skipFiles', c['skip-files'] ?? c.scan?.['skip-files']);
   set('listAllPkgs', c['list-all-pkgs']);
+  set('includeDevDeps', c['include-dev-deps']);
   set('timeout', c.timeout);
   set('noCache', c['no-cache']);
   return s;

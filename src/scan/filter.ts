@@ -10,6 +10,8 @@ import { applyIgnores, type IgnoreRule, type IgnoreSet } from './ignore.ts';
 export interface PathFilter {
   skipDirs?: readonly string[];
   skipFiles?: readonly string[];
+  /** Keep lock-file development dependencies (left out by default, as Trivy does). */
+  includeDevDeps?: boolean;
 }
 
 const clean = (p: string): string => p.replace(/^\.?\/+/, '').replace(/\/+$/, '');
@@ -31,13 +33,15 @@ function skippedFile(path: string, file: string): boolean {
   return path === f || (/[*?[{]/.test(f) && matchesGlob(path, f));
 }
 
-/** Drop packages whose every location lies in a skipped directory or file. */
+/** Drop development dependencies (unless asked for) and packages whose every location lies in a skipped directory or file. */
 export function filterInventory(inv: Inventory, f: PathFilter): Inventory {
   const dirs = f.skipDirs ?? [];
   const files = f.skipFiles ?? [];
-  if (!dirs.length && !files.length) return inv;
+  const dropDev = !f.includeDevDeps && inv.packages.some((p) => p.dev);
+  if (!dirs.length && !files.length && !dropDev) return inv;
   const skipped = (p: string): boolean => dirs.some((d) => underDir(p, d)) || files.some((x) => skippedFile(p, x));
   const packages = inv.packages.filter((p) => {
+    if (dropDev && p.dev) return false;
     const paths = p.locations.map((l) => l.path);
     if (p.filePath) paths.push(p.filePath);
     return paths.length === 0 || !paths.every(skipped);

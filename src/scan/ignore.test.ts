@@ -110,4 +110,10 @@ describe('filters', () => {
     assert.deepEqual(filterInventory(inv, { skipFiles: ['/usr/bin/app'] }).packages.map((p) => p.name), ['lodash', 'ms']);
     assert.equal(filterInventory(inv, { skipDirs: ['app/node'] }).packages.length, 3, 'a prefix that is not a directory does not match');
   });
+  it('development dependencies are left out unless asked for', () => {
+    const dev: Package = { ...pkg('mocha', '10.0.0', 'pkg:npm/mocha@10.0.0', 'app/package-lock.json'), type: 'npm', dev: true };
+    const inv = { artifact: { name: 'x', type: 'rootfs' as const, layers: [] }, packages: [lodash, dev], notes: [] };
+    assert.deepEqual(filterInventory(inv, {}).packages.map((p) => p.name), ['lodash']);
+    assert.deepEqual(filterInventory(inv, { includeDevDeps: true }).packages.map((p) => p.name), ['lodash', 'mocha']);
+  });
 });

@@ -53,7 +53,7 @@ export async function buildInventory(target: string, opts: InventoryOptions): Pr
   const [{ catalogFs, fileSelector }, { analyzeTarget }] = await Promise.all([import('../ecosystems/index.ts'), import('../image/index.ts')]);
   const selector = fileSelector();
   const analyzed = await analyzeTarget(target, selector, analyzeOptions(opts));
-  const cat = await catalogFs(analyzed.fs, { logger: opts.logger.child({ component: 'catalog' }) });
+  const cat = await catalogFs(analyzed.fs, { logger: opts.logger.child({ component: 'catalog' }), artifactType: analyzed.artifact.type });
   const inventory: Inventory = {
     artifact: analyzed.artifact,
     packages: cat.packages,
