@@ -42,14 +42,18 @@ export function trivyDb(): TrivyDb {
   return db;
 }
 
-const work = mkdtempSync(join(tmpdir(), 'pc-report-'));
+let work: string | undefined;
+/** A private temporary directory, made on first use and removed by cleanup(). */
 export function workDir(): string {
+  work ??= mkdtempSync(join(tmpdir(), 'pc-report-'));
   return work;
 }
 export function cleanup(): void {
   db?.close();
   db = undefined;
-  rmSync(work, { recursive: true, force: true });
+  cacheDir = undefined;
+  if (work) rmSync(work, { recursive: true, force: true });
+  work = undefined;
 }
 
 /** `portcullis scan rootfs:ARG` run in CWD, matched with the Trivy DB: the ScanReport the writers get. */
@@ -57,7 +61,7 @@ export async function scanTarget(target: string, cwd: string, opts: { findings?:
   const here = process.cwd();
   process.chdir(cwd);
   try {
-    const inventory = await buildInventory(target, { cacheDir: join(work, 'cache'), logger: silentLogger, noCache: true });
+    const inventory = await buildInventory(target, { cacheDir: join(workDir(), 'cache'), logger: silentLogger, noCache: true });
     const findings = opts.findings === false ? [] : matchTrivy(inventory, trivyDb()).findings;
     return { inventory, findings, db: { source: 'trivy', builtAt: '2023-08-23T00:00:00Z' }, createdAt: '2024-05-06T07:08:09.000Z', scannerVersion: '0.1.0' };
   } finally {
@@ -74,7 +78,7 @@ export async function scanTree(name: string, opts: { findings?: boolean } = {}):
 let cacheDir: string | undefined;
 export function trivyCacheDir(): string {
   if (cacheDir) return cacheDir;
-  const dir = join(work, 'trivy-cache');
+  const dir = join(workDir(), 'trivy-cache');
   mkdirSync(join(dir, 'db'), { recursive: true });
   cpSync(join(TDB, 'db'), join(dir, 'db'), { recursive: true });
   cacheDir = dir;
