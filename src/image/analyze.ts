@@ -47,10 +47,10 @@ export interface AnalyzeOptions {
   /** Layers read at the same time (default 2). */
   concurrency?: number;
   /**
-   * Decode layers in a worker thread: true = always, 'auto' = when the layers to read are big enough
-   * to be worth it, false/undefined (default) = never. The worker takes the blob hash, gunzip and the
-   * diff-ID hash off the main thread (about 15-30% faster cold on 2 cores) but costs a second V8
-   * isolate and its garbage: about 50-70 MB more peak RSS on an 800 MB image (docs/image.md).
+   * Decode layers in a worker thread: 'auto' (default) = when the layers to read are big enough to be
+   * worth a thread (24 MiB), true = always, false = never (everything on the main thread). The worker
+   * takes the blob hash, decompression and the diff-ID hash off the main thread and decompresses into
+   * recycled buffers: less CPU and less memory than the main-thread path (docs/image.md).
    */
   workers?: boolean | 'auto';
   /** Extra registry settings (timeouts, retries, credentials lookup). */
@@ -181,7 +181,7 @@ async function analyzeLayers(layers: LayerSource[], ctx: Ctx, concurrency: numbe
   todo.sort((a, b) => b.size - a.size);
   const big = todo.filter((t) => t.size >= POOL_MIN_LAYER).length;
   const total = todo.reduce((s, t) => s + t.size, 0);
-  const auto = workers === 'auto' && big > 0 && total >= POOL_MIN_TOTAL;
+  const auto = (workers === 'auto' || workers === undefined) && big > 0 && total >= POOL_MIN_TOTAL;
   const pool = workers === true || auto ? new DecodePool(1) : undefined;
   let next = 0;
   let failed: unknown;

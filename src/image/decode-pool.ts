@@ -93,7 +93,66 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     done: boolean;
     reading: boolean;
     zEnded: boolean;
+    /** Synchronous inflate straight into the out buffers (no zlib stream, no per-chunk allocation). */
+    sync: SyncZ | undefined;
+    /** Input the sync inflater could not finish for want of an out buffer. */
+    stalled: { c: Buffer; inOff: number; availIn: number; flush: number; release: (() => void) | undefined } | undefined;
   }
+  interface SyncZ {
+    z: import('node:zlib').Gunzip | import('node:zlib').ZstdDecompress;
+    handle: { writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void };
+    state: Uint32Array;
+    finish: number;
+  }
+  /**
+   * The stream API allocates a fresh output buffer for every piece and leaves them to the garbage
+   * collector (tens of MB of garbage per layer). zlib's handle can also be driven synchronously with
+   * buffers we own, as zlib's own *Sync functions do; in a worker, blocking is fine. Used when this
+   * Node has that handle (every version so far); otherwise the stream API below.
+   */
+  const syncZ = (z: import('node:zlib').Gunzip | import('node:zlib').ZstdDecompress, finish: number): SyncZ | undefined => {
+    const r = z as unknown as { _handle?: { writeSync?: unknown }; _writeState?: unknown };
+    if (typeof r._handle?.writeSync !== 'function' || !(r._writeState instanceof Uint32Array)) return undefined;
+    z.on('error', () => {}); // reported through z.errored, synchronously
+    return { z, handle: r._handle as SyncZ['handle'], state: r._writeState, finish };
+  };
+  /** Inflates `c` from `inOff` into out buffers; false when it had to stop for an out buffer (stalled). */
+  const inflate = (j: Job, c: Buffer, inOff0: number, availIn0: number, flushFlag: number, release: (() => void) | undefined): boolean => {
+    const sz = j.sync!;
+    let inOff = inOff0;
+    let availIn = availIn0;
+    for (;;) {
+      if (!outBuffer(j)) {
+        j.stalled = { c, inOff, availIn, flush: flushFlag, release };
+        return false;
+      }
+      const out = j.cur!;
+      const outOff = j.curFill;
+      const availOut = out.length - outOff;
+      sz.handle.writeSync(flushFlag, c, inOff, availIn, out, outOff, availOut);
+      if (sz.z.destroyed) {
+        const e = sz.z.errored as Error | null;
+        const msg = e?.message ?? 'decompression failed';
+        release?.();
+        j.sync = undefined;
+        fail(j, /unexpected end|premature|truncated/i.test(msg) ? 'truncated' : 'corrupt', msg);
+        return true;
+      }
+      const availOutAfter = sz.state[0] ?? 0;
+      const availInAfter = sz.state[1] ?? 0;
+      const have = availOut - availOutAfter;
+      if (have > 0) {
+        j.tarHash.update(out.subarray(outOff, outOff + have));
+        j.curFill += have;
+        if (j.curFill === out.length) flush(j);
+      }
+      inOff += availIn - availInAfter;
+      availIn = availInAfter;
+      if (availOutAfter !== 0) break; // all input taken (or the stream ended)
+    }
+    release?.();
+    return true;
+  };
   const jobs = new Map<number, Job>();
 
   const flush = (j: Job): void => {
@@ -107,7 +166,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     if (j.cur) return true;
     const ab = j.free.pop() ?? (j.allocated < MAX_BUFS ? (j.allocated++, new ArrayBuffer(OUT_BUF)) : undefined);
     if (!ab) return false;
-    j.cur = new Uint8Array(ab);
+    j.cur = Buffer.from(ab);
     j.curFill = 0;
     return true;
   };
@@ -141,6 +200,12 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     // keep hashing the rest of the input: a blob that does not match its digest is reported as such
     j.draining = true;
     j.backlog = undefined;
+    j.stalled?.release?.();
+    j.stalled = undefined;
+    if (j.sync) {
+      j.sync.z.destroy();
+      j.sync = undefined;
+    }
     if (j.z) {
       j.z.removeAllListeners('data');
       j.z.destroy();
@@ -166,6 +231,15 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     j.inputEnded = true;
     if (j.compression === '' && !j.draining) startStream(j); // fewer than 4 bytes in all
     if (j.draining) return finish(j);
+    if (j.sync) {
+      if (j.stalled) return; // the ack that frees a buffer finishes it
+      if (inflate(j, Buffer.alloc(0), 0, 0, j.sync.finish, undefined) && !j.failed) {
+        j.sync.z.destroy();
+        j.sync = undefined;
+        finish(j);
+      }
+      return;
+    }
     if (j.z) j.z.end();
     else finish(j);
   };
@@ -180,6 +254,12 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
       return;
     }
     const z = gz ? zlib.createGunzip({ chunkSize: ZCHUNK }) : zlib.createZstdDecompress({ chunkSize: ZCHUNK });
+    const sz = syncZ(z, gz ? zlib.constants.Z_FINISH : zlib.constants.ZSTD_e_end);
+    if (sz) {
+      j.sync = sz;
+      if (head.length) inflate(j, head, 0, head.length, zlib.constants.Z_NO_FLUSH, undefined);
+      return;
+    }
     j.z = z;
     z.on('data', (c: Buffer) => post(j, c));
     z.on('error', (e: Error) => fail(j, /unexpected end|premature|truncated/i.test(e.message) ? 'truncated' : 'corrupt', e.message));
@@ -210,7 +290,9 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
       if (j.headLen >= 4) startStream(j);
       return;
     }
-    if (j.z) {
+    if (j.sync) {
+      inflate(j, c, 0, c.length, zlib.constants.Z_NO_FLUSH, release);
+    } else if (j.z) {
       j.z.write(c, () => {
         release?.();
         pump(j);
@@ -222,7 +304,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
   };
   /** Wants more input? zlib not backed up and an out buffer to write into (or only hashing). */
   const hungry = (j: Job): boolean =>
-    !j.done && !j.inputEnded && (j.draining || (!j.backlog && (!j.z || j.z.writableLength < 2 * READ)));
+    !j.done && !j.inputEnded && (j.draining || (!j.backlog && !j.stalled && (!j.z || j.z.writableLength < 2 * READ)));
   const pump = (j: Job): void => {
     if (!hungry(j) || j.reading) return;
     if (j.file) {
@@ -273,7 +355,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
         id: m.id, blobHash: crypto.createHash(m.algo), tarHash: crypto.createHash('sha256'), raw: 0, size: m.size,
         head: [], headLen: 0, compression: '', z: undefined, free: [], allocated: 0, cur: undefined, curFill: 0,
         backlog: undefined, paused: false, readFree: [], pending: [], inputEnded: false, draining: false, done: false,
-        reading: false, zEnded: false,
+        reading: false, zEnded: false, sync: undefined, stalled: undefined,
       };
       if (m.file) j.file = m.file;
       jobs.set(m.id, j);
@@ -295,6 +377,19 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
       case 'ack': {
         // an out buffer comes back: place the backlog, resume zlib, read on
         j.free.push(m.buf);
+        const st = j.stalled;
+        if (st) {
+          j.stalled = undefined;
+          if (inflate(j, st.c, st.inOff, st.availIn, st.flush, st.release) && st.flush !== zlib.constants.Z_NO_FLUSH && !j.failed && j.sync) {
+            j.sync.z.destroy();
+            j.sync = undefined;
+            finish(j);
+            break;
+          }
+          if (!j.stalled && j.inputEnded && j.sync && !j.failed) endInput(j);
+          pump(j);
+          break;
+        }
         const b = j.backlog;
         if (b) {
           j.backlog = undefined;
@@ -311,6 +406,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
       case 'abort':
         j.done = true;
         j.z?.destroy();
+        j.sync?.z.destroy();
         if (j.fd !== undefined) fs.close(j.fd, () => {});
         jobs.delete(j.id);
         break;

@@ -115,7 +115,9 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
   await readTar(chunks, {
     alloc(size) {
       if (size < SCRATCH_MIN || size > SCRATCH_MAX) return Buffer.allocUnsafe(size);
-      if (!scratch || scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.ceil(size / (4 << 20)) * (4 << 20));
+      // one allocation of the maximum: pages never written cost no memory, and there is no trail of
+      // outgrown buffers waiting for the collector
+      scratch ??= Buffer.allocUnsafeSlow(SCRATCH_MAX);
       return scratch.subarray(0, size);
     },
     onEntry(e) {
