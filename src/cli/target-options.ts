@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import type { ScanSettings } from '../config/schema.ts';
+import type { RenderOptions } from '../report/types.ts';
 import { UserError } from '../shared/errors.ts';
 import { parseDuration } from '../shared/duration.ts';
 import type { CliContext } from './context.ts';
@@ -19,7 +20,19 @@ export function addTargetOptions(cmd: Command): Command {
     .addOption(new Option('--skip-files <files>', 'comma-separated files (globs allowed) whose packages are left out').env('PORTCULLIS_SKIP_FILES'))
     .addOption(new Option('--include-dev-deps', 'keep development dependencies of lock files (left out by default, as Trivy does)').env('PORTCULLIS_INCLUDE_DEV_DEPS'))
     .addOption(new Option('--timeout <duration>', 'give up after this long, e.g. 5m, 90s (default 10m)').env('PORTCULLIS_TIMEOUT'))
+    .addOption(new Option('--sbom-compat <tool>', 'cyclonedx: also write the properties TOOL reads (trivy: so `trivy sbom` matches by source package)').choices(['trivy']).env('PORTCULLIS_SBOM_COMPAT'))
     .addOption(new Option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout').env('PORTCULLIS_OUTPUT'));
+}
+
+/** What the report writers get from the settings and the terminal. */
+export function renderOptions(s: ScanSettings, ctx: CliContext, toolVersion: string): RenderOptions {
+  const toStdout = !s.output || s.output === '-';
+  const tty = toStdout && Boolean((ctx.stdout as NodeJS.WriteStream).isTTY);
+  const o: RenderOptions = { color: tty && !ctx.env['NO_COLOR'], toolVersion };
+  if (tty && (ctx.stdout as NodeJS.WriteStream).columns) o.width = (ctx.stdout as NodeJS.WriteStream).columns;
+  if (s.listAllPkgs) o.listAllPackages = true;
+  if (s.sbomCompat === 'trivy') o.compat = 'trivy';
+  return o;
 }
 
 export interface TargetSettings extends ScanSettings {
@@ -60,6 +73,7 @@ export async function settingsFor(cmd: Command, ctx: CliContext): Promise<Target
     ['skipFiles', 'skipFiles', split],
     ['listAllPkgs', 'listAllPkgs', Boolean],
     ['includeDevDeps', 'includeDevDeps', Boolean],
+    ['sbomCompat', 'sbomCompat', String],
     ['timeout', 'timeout', String],
   ];
   for (const [key, opt, conv] of map) {

@@ -42,6 +42,7 @@ const scanKeys = {
   'skip-files': stringList.optional(),
   'list-all-pkgs': z.boolean().optional(),
   'include-dev-deps': z.boolean().optional(),
+  'sbom-compat': z.enum(['trivy']).optional(),
   timeout: z.string().optional(),
   'no-cache': z.boolean().optional(),
 };
@@ -79,6 +80,7 @@ export interface ScanSettings {
   skipFiles?: string[];
   listAllPkgs?: boolean;
   includeDevDeps?: boolean;
+  sbomCompat?: 'trivy';
   timeout?: string;
   noCache?: boolean;
 }
@@ -103,6 +105,7 @@ export function scanSettings(c: ConfigFileData): ScanSettings {
   set('skipFiles', c['skip-files'] ?? c.scan?.['skip-files']);
   set('listAllPkgs', c['list-all-pkgs']);
   set('includeDevDeps', c['include-dev-deps']);
+  set('sbomCompat', c['sbom-compat']);
   set('timeout', c.timeout);
   set('noCache', c['no-cache']);
   return s;

@@ -164,6 +164,10 @@ describe('portcullis sbom', () => {
     assert.ok(purls.some((p) => p?.startsWith('pkg:deb/ubuntu/apt@1.6.3ubuntu0.1')));
     assert.ok(!purls.some((p) => p?.includes('left-pad')));
     assert.ok(bom.components.some((c) => c.type === 'operating-system'));
+    assert.ok(!readFileSync(cdx, 'utf8').includes('aquasecurity:trivy:'), 'no Trivy properties unless asked');
+    const compat = await cli(['--cache-dir', cache, 'sbom', `oci:${DEMO}`, '--sbom-compat', 'trivy']);
+    assert.equal(compat.code, 0, compat.stderr);
+    assert.match(compat.stdout, /"aquasecurity:trivy:SrcName"/);
     const spdxFile = join(work, 'demo.spdx.json');
     const spdx = await cli(['--cache-dir', cache, 'sbom', `oci:${DEMO}`, '--format', 'spdx-json', '-o', spdxFile]);
     assert.equal(spdx.code, 0, spdx.stderr);

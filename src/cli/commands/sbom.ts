@@ -10,7 +10,7 @@ import type { InventoryOptions } from '../../scan/index.ts';
 import { filterInventory } from '../../scan/filter.ts';
 import { writeOutput } from '../output.ts';
 import { progressBar } from '../progress.ts';
-import { addTargetOptions, settingsFor } from '../target-options.ts';
+import { addTargetOptions, renderOptions, settingsFor } from '../target-options.ts';
 import type { RegisterCommand } from './index.ts';
 
 const FORMATS = ['cyclonedx', 'spdx-json', 'json', 'table'] as const;
@@ -58,7 +58,6 @@ export const register: RegisterCommand = (program, getCtx) => {
     if (!ctx.quiet) for (const n of inventory.notes) ctx.stderr.write(`warning: ${n}\n`);
     const { renderReport } = await import('../../report/index.ts');
     const report = { inventory, findings: [], createdAt: new Date().toISOString(), scannerVersion: VERSION };
-    const color = (!s.output || s.output === '-') && Boolean((ctx.stdout as NodeJS.WriteStream).isTTY) && !ctx.env['NO_COLOR'];
-    await writeOutput(s.output, ctx.stdout, (out) => renderReport(report, format as 'cyclonedx', { color, toolVersion: VERSION, listAllPackages: true }, out));
+    await writeOutput(s.output, ctx.stdout, (out) => renderReport(report, format as 'cyclonedx', { ...renderOptions(s, ctx, VERSION), listAllPackages: true }, out));
   });
 };

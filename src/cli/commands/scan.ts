@@ -16,7 +16,7 @@ import { ExitCode, type CliContext } from '../context.ts';
 import { writeOutput } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import type { RegisterCommand } from './index.ts';
-import { addTargetOptions, settingsFor, type TargetSettings } from '../target-options.ts';
+import { addTargetOptions, renderOptions, settingsFor, type TargetSettings } from '../target-options.ts';
 
 export const register: RegisterCommand = (program, getCtx) => {
   const cmd = program
@@ -113,7 +113,5 @@ export async function runScan(target: string, s: TargetSettings, ctx: CliContext
 
 async function render(report: ScanReport, format: Format, s: TargetSettings, ctx: CliContext): Promise<void> {
   const { renderReport } = await import('../../report/index.ts');
-  const toStdout = !s.output || s.output === '-';
-  const color = toStdout && Boolean((ctx.stdout as NodeJS.WriteStream).isTTY) && !ctx.env['NO_COLOR'];
-  await writeOutput(s.output, ctx.stdout, (out) => renderReport(report, format, { color, toolVersion: VERSION, ...(s.listAllPkgs ? { listAllPackages: true } : {}) }, out));
+  await writeOutput(s.output, ctx.stdout, (out) => renderReport(report, format, renderOptions(s, ctx, VERSION), out));
 }
