@@ -74,14 +74,21 @@ function packages(file: string): Map<string, Set<string>> {
   return out;
 }
 
+/** Trivy's CycloneDX puts a deb epoch in the purl (epoch=1), not in `version`: compare without it, count it apart. */
+const noEpoch = (set: Set<string>): Set<string> => new Set([...set].map((k) => k.replace(/@\d+:/, '@')));
+
 function diff(a: Map<string, Set<string>>, b: Map<string, Set<string>>): string {
   const parts: string[] = [];
   for (const t of ['deb', 'npm', 'pypi']) {
-    const x = a.get(t) ?? new Set<string>();
-    const y = b.get(t) ?? new Set<string>();
+    const rawX = a.get(t) ?? new Set<string>();
+    const rawY = b.get(t) ?? new Set<string>();
+    const x = t === 'deb' ? noEpoch(rawX) : rawX;
+    const y = t === 'deb' ? noEpoch(rawY) : rawY;
+    const epochs = t === 'deb' ? [...rawX].filter((k) => /@\d+:/.test(k) && !rawY.has(k)).length : 0;
     const onlyA = [...x].filter((k) => !y.has(k));
     const onlyB = [...y].filter((k) => !x.has(k));
-    parts.push(onlyA.length || onlyB.length ? `${t} ${x.size}/${y.size} (+${onlyA.slice(0, 3).join(',')} -${onlyB.slice(0, 3).join(',')})` : `${t} ${x.size}=`);
+    const note = epochs ? ` (${epochs} with the epoch in version)` : '';
+    parts.push(onlyA.length || onlyB.length ? `${t} ${x.size}/${y.size} (+${onlyA.slice(0, 3).join(',')} -${onlyB.slice(0, 3).join(',')})${note}` : `${t} ${x.size}=${note}`);
   }
   return parts.join('; ');
 }

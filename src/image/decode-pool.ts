@@ -34,13 +34,14 @@ export interface DecodeJob {
 
 type ToWorker =
   | { t: 'start'; id: number; algo: string; size: number; file?: { path: string; start: number; length: number } }
-  | { t: 'in'; id: number; buf: ArrayBuffer }
+  | { t: 'in'; id: number; buf: ArrayBuffer; len: number }
   | { t: 'in-end'; id: number }
   | { t: 'ack'; id: number; buf: ArrayBuffer }
   | { t: 'abort'; id: number };
 
 type FromWorker =
   | { t: 'pull'; id: number }
+  | { t: 'ret'; id: number; buf: ArrayBuffer }
   | { t: 'out'; id: number; buf: ArrayBuffer; len: number; raw: number }
   | { t: 'end'; id: number; blobDigest: string; tarDigest: string; rawBytes: number; compression: string }
   | { t: 'err'; id: number; kind: 'corrupt' | 'truncated' | 'oversize' | 'short' | 'io'; message: string; blobDigest?: string; rawBytes: number; compression: string };
@@ -342,7 +343,11 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
         });
       } else read();
     } else if (j.pending.length) {
-      feed(j, j.pending.shift()!);
+      const c = j.pending.shift()!;
+      // the buffer goes back to the main thread for the next chunk once nothing here uses it
+      feed(j, c, () => {
+        if (!j.done) port.postMessage({ t: 'ret', id: j.id, buf: c.buffer }, [c.buffer as ArrayBuffer]);
+      });
       pump(j);
     } else {
       j.reading = true;
@@ -367,7 +372,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     switch (m.t) {
       case 'in':
         j.reading = false;
-        j.pending.push(Buffer.from(m.buf));
+        j.pending.push(Buffer.from(m.buf, 0, m.len));
         pump(j);
         break;
       case 'in-end':
@@ -416,6 +421,8 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
 /* eslint-enable */
 
 interface Pending {
+  /** Input buffers the worker gave back, for the next chunks. */
+  free: ArrayBuffer[];
   queue: { ab?: ArrayBuffer; len?: number; raw?: number; end?: Extract<FromWorker, { t: 'end' }>; err?: Extract<FromWorker, { t: 'err' }> }[];
   wake?: (() => void) | undefined;
   pull?: () => void;
@@ -457,6 +464,10 @@ export class DecodePool {
     const j = this.#jobs.get(m.id);
     if (!j) return;
     if (m.t === 'pull') j.pull?.();
+    else if (m.t === 'ret') {
+      if (m.buf.byteLength === READ && j.free.length < 4) j.free.push(m.buf);
+      return;
+    }
     else if (m.t === 'out') j.queue.push({ ab: m.buf, len: m.len, raw: m.raw });
     else if (m.t === 'end') j.queue.push({ end: m });
     else j.queue.push({ err: m });
@@ -473,30 +484,46 @@ export class DecodePool {
     const id = this.#next++;
     const entry = this.#worker();
     entry.busy++;
-    const p: Pending & { worker: Worker } = { queue: [], worker: entry.w };
+    const p: Pending & { worker: Worker } = { free: [], queue: [], worker: entry.w };
     this.#jobs.set(id, p);
     let src: AsyncIterator<Buffer> | undefined;
     let srcErr: unknown;
     if (!job.file) {
       const it = (job.source ?? (async function* () {})())[Symbol.asyncIterator]();
       src = it;
+      // Network chunks are small (16-64 KiB): they are coalesced into READ-sized messages, so a
+      // layer costs a few hundred messages, not thousands of round trips.
+      let carry: Buffer | undefined;
+      let ended = false;
       p.pull = () => {
-        it.next().then(
-          (r) => {
-            if (r.done) entry.w.postMessage({ t: 'in-end', id } satisfies ToWorker);
-            else {
-              // copy into a transferable buffer of its own (network chunks may share a pool)
-              const ab = new ArrayBuffer(r.value.length);
-              new Uint8Array(ab).set(r.value);
-              entry.w.postMessage({ t: 'in', id, buf: ab } satisfies ToWorker, [ab]);
+        void (async (): Promise<void> => {
+          const ab = p.free.pop() ?? new ArrayBuffer(READ);
+          const into = new Uint8Array(ab);
+          let fill = 0;
+          while (fill < READ && !ended) {
+            let c = carry;
+            carry = undefined;
+            if (!c) {
+              const r = await it.next();
+              if (r.done) {
+                ended = true;
+                break;
+              }
+              c = r.value;
             }
-          },
-          (err: unknown) => {
-            srcErr = err;
-            p.queue.push({ err: { t: 'err', id, kind: 'io', message: '', rawBytes: 0, compression: '' } });
-            p.wake?.();
-          },
-        );
+            const n = Math.min(c.length, READ - fill);
+            into.set(c.subarray(0, n), fill);
+            fill += n;
+            if (n < c.length) carry = c.subarray(n);
+          }
+          if (fill > 0) {
+            entry.w.postMessage({ t: 'in', id, buf: ab, len: fill } satisfies ToWorker, [ab]);
+          } else entry.w.postMessage({ t: 'in-end', id } satisfies ToWorker);
+        })().catch((err: unknown) => {
+          srcErr = err;
+          p.queue.push({ err: { t: 'err', id, kind: 'io', message: '', rawBytes: 0, compression: '' } });
+          p.wake?.();
+        });
       };
     }
     const start: ToWorker = { t: 'start', id, algo, size: job.size ?? Number.MAX_SAFE_INTEGER };
