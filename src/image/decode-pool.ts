@@ -94,6 +94,9 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     done: boolean;
     reading: boolean;
     zEnded: boolean;
+    /** Forwarded input: chunks asked for and not yet received; the main thread said there is no more. */
+    requested: number;
+    netEnded: boolean;
     /** Synchronous inflate straight into the out buffers (no zlib stream, no per-chunk allocation). */
     sync: SyncZ | undefined;
     /** Input the sync inflater could not finish for want of an out buffer. */
@@ -342,16 +345,20 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
           read();
         });
       } else read();
-    } else if (j.pending.length) {
-      const c = j.pending.shift()!;
-      // the buffer goes back to the main thread for the next chunk once nothing here uses it
-      feed(j, c, () => {
-        if (!j.done) port.postMessage({ t: 'ret', id: j.id, buf: c.buffer }, [c.buffer as ArrayBuffer]);
-      });
-      pump(j);
     } else {
-      j.reading = true;
-      port.postMessage({ t: 'pull', id: j.id });
+      // forwarded input: keep up to two chunks asked for ahead, so the network and zlib overlap
+      if (!j.netEnded && j.requested + j.pending.length < 2) {
+        j.requested++;
+        port.postMessage({ t: 'pull', id: j.id });
+      }
+      if (j.pending.length) {
+        const c = j.pending.shift()!;
+        // the buffer goes back to the main thread for the next chunk once nothing here uses it
+        feed(j, c, () => {
+          if (!j.done) port.postMessage({ t: 'ret', id: j.id, buf: c.buffer }, [c.buffer as ArrayBuffer]);
+        });
+        pump(j);
+      } else if (j.netEnded && j.requested === 0) endInput(j);
     }
   };
   port.on('message', (m: ToWorker) => {
@@ -360,7 +367,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
         id: m.id, blobHash: crypto.createHash(m.algo), tarHash: crypto.createHash('sha256'), raw: 0, size: m.size,
         head: [], headLen: 0, compression: '', z: undefined, free: [], allocated: 0, cur: undefined, curFill: 0,
         backlog: undefined, paused: false, readFree: [], pending: [], inputEnded: false, draining: false, done: false,
-        reading: false, zEnded: false, sync: undefined, stalled: undefined,
+        reading: false, zEnded: false, sync: undefined, stalled: undefined, requested: 0, netEnded: false,
       };
       if (m.file) j.file = m.file;
       jobs.set(m.id, j);
@@ -371,13 +378,14 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     if (!j) return;
     switch (m.t) {
       case 'in':
-        j.reading = false;
+        j.requested--;
         j.pending.push(Buffer.from(m.buf, 0, m.len));
         pump(j);
         break;
       case 'in-end':
-        j.reading = false;
-        endInput(j);
+        j.requested--;
+        j.netEnded = true;
+        pump(j);
         break;
       case 'ack': {
         // an out buffer comes back: place the backlog, resume zlib, read on
@@ -495,8 +503,10 @@ export class DecodePool {
       // layer costs a few hundred messages, not thousands of round trips.
       let carry: Buffer | undefined;
       let ended = false;
+      let chain: Promise<void> = Promise.resolve();
       p.pull = () => {
-        void (async (): Promise<void> => {
+        // one fill at a time: chunks must reach the worker in order
+        chain = chain.then(async (): Promise<void> => {
           const ab = p.free.pop() ?? new ArrayBuffer(READ);
           const into = new Uint8Array(ab);
           let fill = 0;
@@ -519,7 +529,7 @@ export class DecodePool {
           if (fill > 0) {
             entry.w.postMessage({ t: 'in', id, buf: ab, len: fill } satisfies ToWorker, [ab]);
           } else entry.w.postMessage({ t: 'in-end', id } satisfies ToWorker);
-        })().catch((err: unknown) => {
+        }).catch((err: unknown) => {
           srcErr = err;
           p.queue.push({ err: { t: 'err', id, kind: 'io', message: '', rawBytes: 0, compression: '' } });
           p.wake?.();

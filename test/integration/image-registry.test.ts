@@ -110,6 +110,15 @@ describe('registry client against docker-registry', { skip }, () => {
     assert.ok(p.r.artifact.layers.every((l) => l.mediaType === 'application/vnd.docker.image.rootfs.diff.tar.gzip'));
   });
 
+  it('the decode worker reads registry streams to the same result', async () => {
+    const main = await analyzeTarget(`${reg.host}/app/vuln:v1`, selector, base({ workers: false }));
+    const worker = await analyzeTarget(`${reg.host}/app/vuln:v1`, selector, base({ workers: true }));
+    const view = (r: typeof main): [string, string][] => [...r.fs.files()].map((f) => [f.path, f.content.toString('base64')]);
+    assert.deepEqual(view(worker), view(main));
+    assert.equal(worker.stats.bytesRead, main.stats.bytesRead);
+    assert.deepEqual(worker.artifact, main.artifact);
+  });
+
   it('reads by digest, and refuses a digest the registry does not have', async () => {
     const p = await packages(`${reg.host}/app/vuln@${ociDigest}`, base());
     assert.equal(p.digest, ociDigest);
@@ -163,8 +172,10 @@ describe('registry client against docker-registry', { skip }, () => {
     writeFileSync(file, bad);
     const cacheDir = freshCache();
     try {
-      const err = await rejectsWith(analyzeTarget(`${reg.host}/app/corrupt:1`, selector, base({ cacheDir })), 'DIGEST_MISMATCH', new RegExp(`layer ${layer.digest}: digest mismatch \\(expected ${layer.digest}, got sha256:`));
-      assert.match(err.message, new RegExp(`^${reg.host}/app/corrupt:1`));
+      for (const workers of [false, true]) {
+        const err = await rejectsWith(analyzeTarget(`${reg.host}/app/corrupt:1`, selector, base({ cacheDir, workers })), 'DIGEST_MISMATCH', new RegExp(`layer ${layer.digest}: digest mismatch \\(expected ${layer.digest}, got sha256:`));
+        assert.match(err.message, new RegExp(`^${reg.host}/app/corrupt:1`));
+      }
     } finally {
       writeFileSync(file, good);
     }
@@ -277,11 +288,13 @@ describe('registry client against docker-registry', { skip }, () => {
       await through(
         (q) => (isBlob(q) && q.method === 'GET' ? { stallAfter: 100 } : undefined),
         async (host) => {
-          await rejectsWith(
-            analyzeTarget(`${host}/app/vuln:v1`, selector, base({ registry: { readTimeoutMs: 400, retry: { attempts: 1 } } })),
-            'REGISTRY_TIMEOUT',
-            /timed out after 400 ms waiting for data/,
-          );
+          for (const workers of [false, true]) {
+            await rejectsWith(
+              analyzeTarget(`${host}/app/vuln:v1`, selector, base({ workers, registry: { readTimeoutMs: 400, retry: { attempts: 1 } } })),
+              'REGISTRY_TIMEOUT',
+              /timed out after 400 ms waiting for data/,
+            );
+          }
         },
       );
     });

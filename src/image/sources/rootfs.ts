@@ -12,7 +12,14 @@ import { emptyAnalysis, oversizeNote, wantedPath, type FileSelector, type KeptFi
 const S_IFREG = 0o100000;
 const MAX_ENTRIES = 5_000_000;
 
-function readRegular(abs: string, max: number): { content: Buffer; size: number; mode: number } | 'oversize' | undefined {
+/** Big wanted files are read into one reused buffer (allocated once at its cap; untouched pages cost nothing). */
+const SCRATCH_MIN = 256 * 1024;
+const SCRATCH_MAX = 64 * 1024 * 1024;
+interface Scratch {
+  buf?: Buffer;
+}
+
+function readRegular(abs: string, max: number, scratch: Scratch): { content: Buffer; size: number; mode: number } | 'oversize' | undefined {
   let fd: number;
   try {
     fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0));
@@ -23,7 +30,11 @@ function readRegular(abs: string, max: number): { content: Buffer; size: number;
     const st = fstatSync(fd);
     if (!st.isFile()) return undefined;
     if (st.size > max) return 'oversize';
-    const buf = Buffer.allocUnsafe(st.size);
+    let buf: Buffer;
+    if (st.size >= SCRATCH_MIN && st.size <= SCRATCH_MAX) {
+      scratch.buf ??= Buffer.allocUnsafeSlow(SCRATCH_MAX);
+      buf = scratch.buf.subarray(0, st.size);
+    } else buf = Buffer.allocUnsafe(st.size);
     let off = 0;
     while (off < st.size) {
       const n = readSync(fd, buf, off, st.size - off, off);
@@ -36,9 +47,9 @@ function readRegular(abs: string, max: number): { content: Buffer; size: number;
   }
 }
 
-function keep(a: LayerAnalysis, sel: FileSelector, root: string, path: string): void {
+function keep(a: LayerAnalysis, sel: FileSelector, root: string, path: string, scratch: Scratch): void {
   const max = sel.maxFileSize(path);
-  const r = readRegular(`${root}/${path}`, max);
+  const r = readRegular(`${root}/${path}`, max, scratch);
   if (r === undefined) return;
   if (r === 'oversize') {
     const size = lstatSync(`${root}/${path}`).size;
@@ -46,11 +57,12 @@ function keep(a: LayerAnalysis, sel: FileSelector, root: string, path: string): 
     a.present?.push(path);
     return;
   }
-  const content = sel.condense ? sel.condense(path, r.content) : r.content;
+  let content = sel.condense ? sel.condense(path, r.content) : r.content;
   if (content === undefined) {
     a.present?.push(path);
     return;
   }
+  if (scratch.buf && content.buffer === scratch.buf.buffer) content = Buffer.from(content); // kept: copy out
   const f: KeptFile = { path, mode: S_IFREG | (r.mode & 0o7777), size: r.size, content };
   a.files.push(f);
 }
@@ -65,6 +77,7 @@ export function walkRootfs(root: string, sel: FileSelector, input: string): Laye
   }
   if (!st.isDirectory()) throw new ScannerError('ROOTFS_INVALID', `${input}: ${root} is not a directory`);
   const a = emptyAnalysis();
+  const scratch: Scratch = {};
   const stack: string[] = [''];
   let n = 0;
   let unreadable = 0;
@@ -87,7 +100,7 @@ export function walkRootfs(root: string, sel: FileSelector, input: string): Laye
         } catch {
           unreadable++;
         }
-      } else if (e.isFile() && wantedPath(sel, { path: p, size: 0, mode: S_IFREG | 0o644 })) keep(a, sel, root, p);
+      } else if (e.isFile() && wantedPath(sel, { path: p, size: 0, mode: S_IFREG | 0o644 })) keep(a, sel, root, p, scratch);
     }
   }
   if (unreadable) a.notes.push(`${unreadable} entr${unreadable === 1 ? 'y' : 'ies'} of ${input} could not be read`);
@@ -97,7 +110,8 @@ export function walkRootfs(root: string, sel: FileSelector, input: string): Laye
 /** Reads files a second pass needs (link targets) straight from DIR; paths are already link-free. */
 export function readRootfsExtra(root: string, sel: FileSelector, paths: Iterable<string>): LayerAnalysis {
   const a = emptyAnalysis();
-  for (const p of paths) keep(a, sel, root, p);
+  const scratch: Scratch = {};
+  for (const p of paths) keep(a, sel, root, p, scratch);
   return a;
 }
 
