@@ -80,6 +80,8 @@ const cacheSchema = z
     denyTtl: duration.prefault('15m'),
     /** How long a failed scan is remembered (so a broken image is not rescanned on every retry). */
     errorTtl: duration.prefault('10s'),
+    /** Identical reviews within this time get the same answer without being decided again (bursts); 0 = off. */
+    decisionTtl: duration.prefault('1s'),
     /** How long tag → digest resolutions are reused (tags move: keep this short). */
     resolveTtl: duration.prefault('30s'),
     /** Entries kept in memory (least recently used dropped first). */

@@ -6,33 +6,26 @@
  *   POST /mutate                     MutatingAdmissionWebhook: JSONPatch pinning tags to digests (when enabled)
  *   GET  /healthz  /readyz  /metrics
  *
- * Admission logic lives in src/admission (pure); this file does HTTP: body limits and content types,
- * the `?timeout=` deadline, `{code, message}` 4xx answers for unreadable requests, a fail-policy
- * answer (never exception text) when something inside breaks, one log line and metrics per decision.
+ * Admission logic lives in src/admission (pure) and the review core (reviews.ts); this file does HTTP:
+ * the server and its timeouts, body limits and content types, `{code, message}` 4xx answers for
+ * unreadable requests, generic 500s that never carry exception text, ops routes. Small JSON admission
+ * requests are answered by the lean pre-router (hot-path.ts) with the same core; everything else by
+ * fastify.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import {
-  admissionResponse,
-  imageReviewResponse,
-  parseAdmissionReview,
-  parseImageReview,
-  ProtocolError,
-  reviewAdmission,
-  reviewImageReview,
-  type AdmissionReview,
-  type ImageLookup,
-} from '../admission/index.ts';
+import type { ImageLookup } from '../admission/index.ts';
+import type { BackendState } from '../backends/index.ts';
 import type { ServerConfig } from '../config/server-schema.ts';
 import type { Decision, Policy } from '../domain/policy.ts';
-import type { BackendState } from '../backends/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import { answerBudget, parseTimeoutParam } from './timing.ts';
+import { createHotPath } from './hot-path.ts';
+import { createReviewCore, routeOf, type Answer, type RouteName } from './reviews.ts';
 
-export type RouteName = 'image-policy' | 'validate' | 'mutate';
+export type { RouteName } from './reviews.ts';
 
 export interface AppDeps {
   config: Pick<ServerConfig, 'bodyLimit' | 'mutate' | 'timeouts'>;
@@ -46,86 +39,72 @@ export interface AppDeps {
   onDecision?: (d: Decision) => void;
   /** TLS options for https.createServer; plain HTTP when absent. */
   tls?: object;
+  /** The backend's cache identity (scanner + DB): decision-memo entries die when it changes. */
+  identity?: () => string;
+  /** How long identical reviews get the memoized answer (ms; 0 = off). Default 1000. */
+  decisionTtlMs?: number;
+  /** Answer small JSON admission requests without fastify's lifecycle (default true). */
+  hotPath?: boolean;
   now?: () => Date;
 }
 
 export interface App {
   fastify: FastifyInstance;
   server: HttpServer | HttpsServer;
-  /** /readyz answers 503 from now on (graceful shutdown). */
+  /** /readyz answers 503 from now on, and answers close their connections (graceful shutdown). */
   setDraining(): void;
 }
 
-interface ErrorBody {
-  code: string;
-  message: string;
-}
-
-function protocolReply(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
+function protocolReply(reply: FastifyReply, status: number, body: { code: string; message: string }): FastifyReply {
   return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }
 
 /** fastify's own 4xx errors → our `{code, message}` (fastify's messages are not part of our contract). */
-function fastifyError(err: { code?: unknown; statusCode?: unknown }, bodyLimit: number): { status: number; body: ErrorBody } | undefined {
+function fastifyError(err: { code?: unknown; statusCode?: unknown }, bodyLimit: number): { status: number; code: string; message: string } | undefined {
   const code = typeof err.code === 'string' ? err.code : '';
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, body: { code: 'BODY_TOO_LARGE', message: `request body is larger than ${bodyLimit} bytes` } };
+      return { status: 413, code: 'BODY_TOO_LARGE', message: `request body is larger than ${bodyLimit} bytes` };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Content-Type must be application/json' } };
+      return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Content-Type must be application/json' };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { status: 400, body: { code: 'EMPTY_BODY', message: 'request body is empty' } };
+      return { status: 400, code: 'EMPTY_BODY', message: 'request body is empty' };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return { status: 400, body: { code: 'MALFORMED_JSON', message: 'request body is not valid JSON' } };
+      return { status: 400, code: 'MALFORMED_JSON', message: 'request body is not valid JSON' };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { status: 400, body: { code: 'BAD_CONTENT_LENGTH', message: 'Content-Length does not match the body' } };
+      return { status: 400, code: 'BAD_CONTENT_LENGTH', message: 'Content-Length does not match the body' };
     default:
       break;
   }
   const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
-  if (status === 400 && err instanceof SyntaxError) return { status: 400, body: { code: 'MALFORMED_JSON', message: 'request body is not valid JSON' } };
-  if (status >= 400 && status < 500) return { status, body: { code: 'BAD_REQUEST', message: 'bad request' } };
+  if (status >= 400 && status < 500) return { status, code: 'BAD_REQUEST', message: 'bad request' };
   return undefined;
 }
 
-/** A decision when the review itself failed: the configured fail policy, a curated reason. */
-function failDecision(policy: Policy): Decision {
-  const allowed = policy.onError === 'allow' || policy.mode !== 'enforce';
-  const outcome = policy.onError === 'allow' ? 'allow' : policy.mode === 'enforce' ? 'deny' : policy.mode;
-  const reason = allowed ? 'internal error; admitted by policy (onError: allow or non-enforcing mode)' : 'internal error; denied by policy (onError: deny)';
-  return {
-    allowed,
-    mode: policy.mode,
-    outcome,
-    code: 'scan-error',
-    images: [],
-    warnings: [],
-    auditAnnotations: { decision: outcome, mode: policy.mode, code: 'scan-error', reason },
-    reason,
-  };
-}
-
-function routeOf(url: string): string {
-  const path = url.split('?', 1)[0] ?? '';
-  if (path === '/scan' || path === '/image-policy') return 'image-policy';
-  if (path === '/validate') return 'validate';
-  if (path === '/mutate') return 'mutate';
-  return 'other';
-}
-
 export function buildApp(deps: AppDeps): App {
-  const { config, policy, metrics: m } = deps;
+  const { config, metrics: m } = deps;
   const log = deps.logger.child({ component: 'http' });
   const now = deps.now ?? ((): Date => new Date());
   const t = config.timeouts;
   let draining = false;
-  const received = new WeakMap<IncomingMessage, number>();
   let server: HttpServer | HttpsServer | undefined;
+  const received = new WeakMap<IncomingMessage, number>();
+  const core = createReviewCore({
+    config,
+    policy: deps.policy,
+    lookup: deps.lookup,
+    metrics: m,
+    logger: deps.logger,
+    ...(deps.onDecision ? { onDecision: deps.onDecision } : {}),
+    ...(deps.identity ? { identity: deps.identity } : {}),
+    ...(deps.decisionTtlMs !== undefined ? { decisionTtlMs: deps.decisionTtlMs } : {}),
+    now,
+  });
+  const hot = deps.hotPath === false ? undefined : createHotPath({ core, mutate: config.mutate, draining: () => draining });
 
   const fastify = Fastify({
     logger: false,
     bodyLimit: config.bodyLimit,
-    // Our own error bodies; keep fastify from logging or answering on its own.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
@@ -139,7 +118,12 @@ export function buildApp(deps: AppDeps): App {
         connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(t.request / 4))),
         maxHeaderSize: 16 * 1024,
       };
-      server = deps.tls ? createHttpsServer({ ...opts, ...deps.tls }, handler) : createHttpServer(opts, handler);
+      const listener = hot
+        ? (req: IncomingMessage, res: ServerResponse): void => {
+            if (!hot(req, res)) handler(req, res);
+          }
+        : handler;
+      server = deps.tls ? createHttpsServer({ ...opts, ...deps.tls }, listener) : createHttpServer(opts, listener);
       server.keepAliveTimeout = t.keepAlive;
       server.requestTimeout = t.request;
       server.headersTimeout = Math.min(t.headers, t.request);
@@ -156,22 +140,20 @@ export function buildApp(deps: AppDeps): App {
     },
   });
 
-  // JSON only: an AdmissionReview or ImageReview is never text/plain.
+  // JSON only (an AdmissionReview or ImageReview is never text/plain); the review core parses it.
   fastify.removeContentTypeParser('text/plain');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    done(null, typeof body === 'string' ? body : body.toString('utf8'));
+  });
 
   fastify.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    const route = routeOf(req.url);
-    if (err instanceof ProtocolError) {
-      m.protocolErrors.inc({ route, code: m.label('code', err.code) });
-      log.info({ route, code: err.code, status: err.statusCode }, `refused: ${err.message}`);
-      return protocolReply(reply, err.statusCode, { code: err.code, message: err.message });
-    }
+    const route = routeOf(req.url.split('?', 1)[0] ?? '') ?? 'other';
     const mapped = fastifyError(err as { code?: unknown; statusCode?: unknown }, config.bodyLimit);
     if (mapped) {
-      m.protocolErrors.inc({ route, code: m.label('code', mapped.body.code) });
-      log.info({ route, code: mapped.body.code, status: mapped.status }, `refused: ${mapped.body.message}`);
+      const a = core.refuse(route, mapped.status, mapped.code, mapped.message);
       if (mapped.status === 413) reply.header('connection', 'close');
-      return protocolReply(reply, mapped.status, mapped.body);
+      return reply.code(a.status).header('content-type', 'application/json; charset=utf-8').send(a.json);
     }
     m.errors.inc({ kind: 'internal' });
     log.error({ route, err: describeError(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error');
@@ -180,100 +162,30 @@ export function buildApp(deps: AppDeps): App {
 
   fastify.setNotFoundHandler((req, reply) => protocolReply(reply, 404, { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?', 1)[0]?.slice(0, 100) ?? ''}` }));
 
-  /** The request's deadline: from the API server's ?timeout= or the route default, minus the margin. */
-  const deadlineFor = (req: FastifyRequest, route: RouteName, receivedAt: number): number => {
-    const q = req.query as Record<string, unknown> | undefined;
-    const timeout = parseTimeoutParam(q?.['timeout']) ?? (route === 'image-policy' ? t.imagePolicy : t.validate);
-    return receivedAt + answerBudget(timeout, t.margin);
-  };
-
-  const record = (route: RouteName, d: Decision, started: number, extra: Record<string, unknown>): void => {
-    const secs = (performance.now() - started) / 1000;
-    m.decisions.inc({ route, result: d.outcome, code: m.label('code', d.code) });
-    m.requestDuration.observe({ route }, secs);
-    if (d.breakGlass) m.breakGlass.inc({ route });
-    try {
-      deps.onDecision?.(d);
-    } catch (err) {
-      log.warn({ err: describeError(err) }, 'decision hook failed');
-    }
-    log.info(
-      {
-        ...extra,
-        route,
-        images: d.images.map((v) => v.image),
-        digests: d.images.map((v) => v.digest ?? null),
-        cached: d.images.filter((v) => v.fromCache).length,
-        decision: d.outcome,
-        allowed: d.allowed,
-        code: d.code,
-        reason: d.reason,
-        ...(d.breakGlass ? { breakGlass: true } : {}),
-        durationMs: Math.round(secs * 10_000) / 10,
-      },
-      'decision',
-    );
-  };
-
-  const imagePolicy = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-    const started = performance.now();
-    const receivedAt = received.get(req.raw) ?? Date.now();
-    const deadline = deadlineFor(req, 'image-policy', receivedAt);
-    const review = parseImageReview(req.body);
-    let out: { response: unknown; decision: Decision };
-    try {
-      out = await reviewImageReview(review, deps.lookup, policy, { now: now(), deadline });
-    } catch (err) {
-      m.errors.inc({ kind: 'internal' });
-      log.error({ err: describeError(err) }, 'ImageReview failed');
-      const d = failDecision(policy);
-      out = { response: imageReviewResponse(d), decision: d };
-    }
-    record('image-policy', out.decision, started, { namespace: review.spec.namespace ?? null });
-    return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(out.response);
-  };
-
-  const admission = (route: 'validate' | 'mutate') => async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-    const started = performance.now();
-    const receivedAt = received.get(req.raw) ?? Date.now();
-    const deadline = deadlineFor(req, route, receivedAt);
-    const review: AdmissionReview = parseAdmissionReview(req.body);
-    let out: { response: unknown; decision: Decision };
-    try {
-      out = await reviewAdmission(review, deps.lookup, policy, { now: now(), deadline, mutate: route === 'mutate' });
-    } catch (err) {
-      m.errors.inc({ kind: 'internal' });
-      log.error({ err: describeError(err), uid: review.request.uid }, 'AdmissionReview failed');
-      const d = failDecision(policy);
-      out = { response: admissionResponse(review, d), decision: d };
-    }
-    const r = review.request;
-    if (out.decision.code === 'unknown-kind') m.unknownKinds.inc({ kind: m.label('kind', r.kind.kind) });
-    record(route, out.decision, started, {
-      uid: r.uid,
-      kind: r.kind.kind,
-      namespace: r.namespace ?? null,
-      name: r.name ?? null,
-      operation: r.operation,
-    });
-    return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(out.response);
-  };
-
-  // While draining, every answer closes its connection, so keep-alive sockets do not hold the shutdown.
-  fastify.addHook('onSend', async (_req, reply, payload) => {
+  /** The answer; while draining the connection is closed after it (keep-alive must not hold the shutdown). */
+  const answer = (reply: FastifyReply, a: Answer): FastifyReply => {
+    reply.code(a.status).header('content-type', 'application/json; charset=utf-8');
     if (draining) reply.header('connection', 'close');
-    return payload;
-  });
+    return reply.send(a.json);
+  };
 
-  // The deadline counts from the moment the request arrived (body upload and parsing included).
-  fastify.addHook('onRequest', async (req) => {
+  const route = (name: RouteName) => async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    const q = req.query as Record<string, unknown> | undefined;
+    const timeout = typeof q?.['timeout'] === 'string' ? q['timeout'] : undefined;
+    const raw = typeof req.body === 'string' ? req.body : '';
+    return answer(reply, await core.review(name, raw, timeout, received.get(req.raw) ?? Date.now()));
+  };
+
+  // The deadline counts from the moment the request arrived (body upload included).
+  fastify.addHook('onRequest', (req, _reply, done) => {
     received.set(req.raw, Date.now());
+    done();
   });
 
-  fastify.post('/image-policy', imagePolicy);
-  fastify.post('/scan', imagePolicy);
-  fastify.post('/validate', admission('validate'));
-  if (config.mutate) fastify.post('/mutate', admission('mutate'));
+  fastify.post('/image-policy', route('image-policy'));
+  fastify.post('/scan', route('image-policy'));
+  fastify.post('/validate', route('validate'));
+  if (config.mutate) fastify.post('/mutate', route('mutate'));
 
   fastify.get('/healthz', async (_req, reply) => reply.code(200).send({ status: 'ok' }));
   fastify.get('/readyz', async (_req, reply) => {
@@ -299,6 +211,7 @@ export function buildApp(deps: AppDeps): App {
     },
     setDraining: () => {
       draining = true;
+      server?.closeIdleConnections();
     },
   };
 }

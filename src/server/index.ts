@@ -110,6 +110,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     logger,
     backendState: () => backend.state(),
     onDecision: (d: Decision) => scans.noteVerdicts(d.images),
+    identity: () => backend.cacheIdentity(),
+    decisionTtlMs: cfg.cache.decisionTtl,
     ...(tlsOptions ? { tls: tlsOptions } : {}),
   });
   try {

@@ -180,7 +180,13 @@ export class ScanService {
       this.#m.errors.inc({ kind: 'invalid_image' });
       return { state: 'error', image, code: 'INVALID_IMAGE', reason: clientReason('INVALID_IMAGE') };
     }
-    const resolving = this.#resolve(ref);
+    // Fast path (the common case at admission): digest known, result cached: no timers, no races.
+    const known = ref.digest ?? this.#resolvedDigest(ref);
+    if (known) {
+      const hit = this.#cached(this.#key(known));
+      if (hit) return this.#toCheck(image, hit, true);
+    }
+    const resolving = known ? Promise.resolve({ ref, digest: known }) : this.#resolve(ref);
     const r = await raceDeadline(resolving, deadline, this.#now);
     if (!r.done) {
       // Keep going in the background so the API server's retry finds the result.
@@ -249,6 +255,13 @@ export class ScanService {
 
   #initialTtl(): number {
     return Math.min(this.#o.cache.allowTtl, this.#o.cache.denyTtl);
+  }
+
+  /** The cached digest of a tag, if fresh (counted as a resolve-cache hit). */
+  #resolvedDigest(ref: ImageRef): string | undefined {
+    const d = this.#resolved.get(formatReference(ref));
+    if (d) this.#m.cacheLookups.inc({ cache: 'resolve', result: 'hit' });
+    return d;
   }
 
   /** Tag → digest, cached briefly and shared by concurrent requests. */

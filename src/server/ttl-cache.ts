@@ -5,7 +5,7 @@
 export class TtlCache<V> {
   readonly #max: number;
   readonly #now: () => number;
-  readonly #map = new Map<string, { value: V; expires: number }>();
+  readonly #map = new Map<string, { value: V; expires: number; touched: number }>();
 
   constructor(maxEntries: number, now: () => number = Date.now) {
     this.#max = Math.max(1, maxEntries);
@@ -15,19 +15,26 @@ export class TtlCache<V> {
   get(key: string): V | undefined {
     const e = this.#map.get(key);
     if (!e) return undefined;
-    if (e.expires <= this.#now()) {
+    const now = this.#now();
+    if (e.expires <= now) {
       this.#map.delete(key);
       return undefined;
     }
-    this.#map.delete(key);
-    this.#map.set(key, e);
+    // Approximate LRU: move to the young end at most once a second (a hot entry is re-read
+    // thousands of times a second; re-inserting it each time is measurable).
+    if (now - e.touched > 1000) {
+      e.touched = now;
+      this.#map.delete(key);
+      this.#map.set(key, e);
+    }
     return e.value;
   }
 
   set(key: string, value: V, ttlMs: number): void {
     this.#map.delete(key);
     if (ttlMs <= 0) return;
-    this.#map.set(key, { value, expires: this.#now() + ttlMs });
+    const now = this.#now();
+    this.#map.set(key, { value, expires: now + ttlMs, touched: now });
     while (this.#map.size > this.#max) {
       const oldest = this.#map.keys().next();
       if (oldest.done) break;

@@ -5,7 +5,6 @@
  * requests and exits 0.
  */
 import { Option, type Command } from 'commander';
-import pino from 'pino';
 import { UserError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { CliContext } from '../context.ts';
@@ -69,20 +68,10 @@ function intFlag(v: string | undefined, name: string, min: number, max: number):
 }
 
 /** The server logs at info (one line per decision) unless PORTCULLIS_LOG_LEVEL or --debug/--quiet say otherwise. */
-function serverLogger(ctx: CliContext): Logger {
+async function serverLogger(ctx: CliContext): Promise<Logger> {
+  const { createServerLogger } = await import('../../server/log.ts');
   const level = ctx.debug ? 'debug' : ctx.quiet ? 'warn' : (ctx.env['PORTCULLIS_LOG_LEVEL'] ?? 'info');
-  return pino(
-    {
-      level,
-      base: null,
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: {
-        paths: ['password', 'auth', 'authorization', 'token', 'headers.authorization', '*.password', '*.auth', '*.token', '*.authorization', 'registryConfig.auths'],
-        censor: '[redacted]',
-      },
-    },
-    pino.destination({ fd: 2, sync: false }),
-  ) as unknown as Logger;
+  return createServerLogger({ level });
 }
 
 async function runServer(flags: ServerFlags, ctx: CliContext, _c: Command): Promise<void> {
@@ -119,7 +108,7 @@ async function runServer(flags: ServerFlags, ctx: CliContext, _c: Command): Prom
   raw['trivy'] = trivy;
   const config = configSection({ ...file, data: { ...file.data, server: raw } }, 'server', serverSchema);
 
-  const logger = serverLogger(ctx);
+  const logger = await serverLogger(ctx);
   const running = await startServer({ config, policy, cacheDir: ctx.cacheDir, logger });
   ctx.stderr.write(`portcullis server listening on ${running.url} (backend ${running.backend.name})\n`);
 

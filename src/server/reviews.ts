@@ -1,0 +1,264 @@
+/**
+ * The admission routes' work, independent of the HTTP framework: raw body text in, status + JSON out.
+ *
+ *   memo hit? ─yes─► the memoized answer (uid put back), logged and counted
+ *      │no
+ *   parse JSON (prototype-poisoning keys refused) → validate the review → decide (src/admission,
+ *   with the scan service's lookup and the request's deadline) → log line + metrics → memoize
+ *
+ * Unreadable requests get a 4xx `{code, message}`; an internal failure gets the configured fail
+ * policy as a well-formed review answer (echoing the uid), never exception text. Both the fastify
+ * routes and the lean pre-router (hot-path.ts) call `review`, so they cannot disagree.
+ */
+import {
+  admissionResponse,
+  imageReviewResponse,
+  parseAdmissionReview,
+  parseImageReview,
+  ProtocolError,
+  reviewAdmission,
+  reviewImageReview,
+  type ImageLookup,
+} from '../admission/index.ts';
+import type { ServerConfig } from '../config/server-schema.ts';
+import type { Decision, Policy } from '../domain/policy.ts';
+import type { Metrics } from '../metrics/index.ts';
+import { describeError } from '../shared/errors.ts';
+import type { Logger } from '../shared/log.ts';
+import { DecisionMemo, MEMO_MAX_BODY, memoizable, type MemoEntry } from './decision-memo.ts';
+import { answerBudget, parseTimeoutParam } from './timing.ts';
+
+export type RouteName = 'image-policy' | 'validate' | 'mutate';
+
+export interface Answer {
+  status: number;
+  json: string;
+}
+
+export interface ReviewDeps {
+  config: Pick<ServerConfig, 'timeouts'>;
+  policy: Policy;
+  lookup: ImageLookup;
+  metrics: Metrics;
+  logger: Logger;
+  onDecision?: (d: Decision) => void;
+  /** Backend cache identity: memo entries die when it changes. Without it the memo is off. */
+  identity?: () => string;
+  decisionTtlMs?: number;
+  now?: () => Date;
+}
+
+export interface ReviewCore {
+  review(route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number): Promise<Answer>;
+  /** The memoized answer for this exact review, synchronously (logged and counted), or undefined. */
+  fromMemo(route: RouteName, raw: string): Answer | undefined;
+  /** A 4xx answer for a protocol problem found before the body was read (logged and counted). */
+  refuse(route: string, status: number, code: string, message: string): Answer;
+  memo: DecisionMemo;
+}
+
+/** The route for a request path ('/scan' and '/image-policy' are one route), or undefined. */
+export function routeOf(path: string): RouteName | undefined {
+  if (path === '/scan' || path === '/image-policy') return 'image-policy';
+  if (path === '/validate') return 'validate';
+  if (path === '/mutate') return 'mutate';
+  return undefined;
+}
+
+/** JSON.parse refusing prototype-poisoning keys (`__proto__`, `constructor.prototype`) anywhere in the document. */
+export function parseJsonBody(text: string): unknown {
+  if (text.length === 0 || /^\s*$/.test(text)) throw new ProtocolError('request body is empty', 400, 'EMPTY_BODY');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new ProtocolError('request body is not valid JSON', 400, 'MALFORMED_JSON');
+  }
+  if (text.includes('__proto__') || text.includes('constructor')) {
+    const stack: unknown[] = [doc];
+    while (stack.length) {
+      const v = stack.pop();
+      if (typeof v !== 'object' || v === null) continue;
+      if (Object.hasOwn(v, '__proto__')) throw new ProtocolError('request body has a forbidden "__proto__" key', 400, 'MALFORMED_JSON');
+      const c = (v as Record<string, unknown>)['constructor'];
+      if (Object.hasOwn(v, 'constructor') && typeof c === 'object' && c !== null && Object.hasOwn(c, 'prototype')) {
+        throw new ProtocolError('request body has a forbidden "constructor.prototype" key', 400, 'MALFORMED_JSON');
+      }
+      for (const x of Object.values(v)) if (typeof x === 'object' && x !== null) stack.push(x);
+    }
+  }
+  return doc;
+}
+
+const UID_RE = /"uid"\s*:\s*"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"/;
+
+/**
+ * The AdmissionReview memo key: the raw body with the value of its first `"uid":"<UUID>"` cut out
+ * (the API server writes request.uid first). A memo entry is only ever made when that first uid IS
+ * request.uid and occurs once, so a key match means "the same review but for its uid".
+ */
+function admissionKey(route: RouteName, raw: string): { key: string; uid: string } | undefined {
+  const m = UID_RE.exec(raw);
+  if (!m || m[1] === undefined) return undefined;
+  const uid = m[1];
+  const at = m.index + m[0].length - 1 - uid.length;
+  return { key: `${route}:${raw.slice(0, at)}\u0000${raw.slice(at + uid.length)}`, uid };
+}
+
+/** A decision when the review itself failed: the configured fail policy, a curated reason. */
+function failDecision(policy: Policy): Decision {
+  const allowed = policy.onError === 'allow' || policy.mode !== 'enforce';
+  const outcome = policy.onError === 'allow' ? 'allow' : policy.mode === 'enforce' ? 'deny' : policy.mode;
+  const reason = allowed ? 'internal error; admitted by policy (onError: allow or non-enforcing mode)' : 'internal error; denied by policy (onError: deny)';
+  return {
+    allowed,
+    mode: policy.mode,
+    outcome,
+    code: 'scan-error',
+    images: [],
+    warnings: [],
+    auditAnnotations: { decision: outcome, mode: policy.mode, code: 'scan-error', reason },
+    reason,
+  };
+}
+
+export function createReviewCore(deps: ReviewDeps): ReviewCore {
+  const { policy, metrics: m } = deps;
+  const log = deps.logger.child({ component: 'http' });
+  const t = deps.config.timeouts;
+  const now = deps.now ?? ((): Date => new Date());
+  const memo = new DecisionMemo(policy, { ttlMs: deps.identity ? (deps.decisionTtlMs ?? 1000) : 0 });
+  const identity = deps.identity ?? ((): string => '');
+
+  const refuse = (route: string, status: number, code: string, message: string): Answer => {
+    m.protocolErrors.inc({ route, code: m.label('code', code) });
+    log.info({ route, code, status }, `refused: ${message}`);
+    return { status, json: JSON.stringify({ code, message }) };
+  };
+
+  const decisionFields = (route: RouteName, d: Decision, extra: Record<string, unknown>): Record<string, unknown> => ({
+    ...extra,
+    route,
+    images: d.images.map((v) => v.image),
+    digests: d.images.map((v) => v.digest ?? null),
+    cached: d.images.filter((v) => v.fromCache).length,
+    decision: d.outcome,
+    allowed: d.allowed,
+    code: d.code,
+    reason: d.reason,
+    ...(d.breakGlass ? { breakGlass: true } : {}),
+  });
+
+  const count = (route: RouteName, d: Decision, secs: number): void => {
+    m.decisions.inc({ route, result: d.outcome, code: m.label('code', d.code) });
+    m.requestDuration.observe({ route }, secs);
+    if (d.breakGlass) m.breakGlass.inc({ route });
+  };
+
+  const ms = (secs: number): number => Math.round(secs * 10_000) / 10;
+
+  const record = (route: RouteName, d: Decision, started: number, extra: Record<string, unknown>): void => {
+    const secs = (performance.now() - started) / 1000;
+    count(route, d, secs);
+    try {
+      deps.onDecision?.(d);
+    } catch (err) {
+      log.warn({ err: describeError(err) }, 'decision hook failed');
+    }
+    log.info({ ...decisionFields(route, d, extra), durationMs: ms(secs) }, 'decision');
+  };
+
+  const recordMemo = (route: RouteName, e: MemoEntry, started: number, uid?: string): void => {
+    const secs = (performance.now() - started) / 1000;
+    count(route, e.decision, secs);
+    if (e.decision.code === 'unknown-kind') m.unknownKinds.inc({ kind: m.label('kind', String(e.log['kind'])) });
+    m.cacheLookups.inc({ cache: 'decision', result: 'hit' });
+    // The decision's fixed fields are bound once (pino serializes child bindings once).
+    e.logger ??= log.child(decisionFields(route, e.decision, e.log));
+    e.logger.info(uid === undefined ? { memo: true, durationMs: ms(secs) } : { uid, memo: true, durationMs: ms(secs) }, 'decision');
+  };
+
+  const deadlineFor = (route: RouteName, timeoutParam: string | undefined, receivedAt: number): number => {
+    const timeout = parseTimeoutParam(timeoutParam) ?? (route === 'image-policy' ? t.imagePolicy : t.validate);
+    return receivedAt + answerBudget(timeout, t.margin);
+  };
+
+  const fromMemo = (route: RouteName, raw: string): Answer | undefined => {
+    if (!memo.enabled || raw.length > MEMO_MAX_BODY) return undefined;
+    const started = performance.now();
+    if (route === 'image-policy') {
+      const hit = memo.get(`ir:${raw}`, identity(), Date.now());
+      if (!hit) return undefined;
+      recordMemo(route, hit, started);
+      return { status: 200, json: hit.parts[0] };
+    }
+    const k = admissionKey(route, raw);
+    const hit = k !== undefined ? memo.get(k.key, identity(), Date.now()) : undefined;
+    if (!hit || k === undefined || hit.parts.length !== 2) return undefined;
+    recordMemo(route, hit, started, k.uid);
+    return { status: 200, json: `${hit.parts[0]}${JSON.stringify(k.uid)}${hit.parts[1]}` };
+  };
+
+  const imagePolicy = async (raw: string, timeoutParam: string | undefined, receivedAt: number, started: number): Promise<Answer> => {
+    const key = memo.enabled && raw.length <= MEMO_MAX_BODY ? `ir:${raw}` : undefined;
+    const review = parseImageReview(parseJsonBody(raw));
+    let out: { response: unknown; decision: Decision };
+    try {
+      out = await reviewImageReview(review, deps.lookup, policy, { now: now(), deadline: deadlineFor('image-policy', timeoutParam, receivedAt) });
+    } catch (err) {
+      m.errors.inc({ kind: 'internal' });
+      log.error({ err: describeError(err) }, 'ImageReview failed');
+      const d = failDecision(policy);
+      out = { response: imageReviewResponse(d), decision: d };
+    }
+    const logFields = { namespace: review.spec.namespace ?? null };
+    record('image-policy', out.decision, started, logFields);
+    const json = JSON.stringify(out.response);
+    if (key !== undefined && memoizable(out.decision)) memo.set(key, { parts: [json], decision: out.decision, identity: identity(), log: logFields }, Date.now());
+    return { status: 200, json };
+  };
+
+  const admission = async (route: 'validate' | 'mutate', raw: string, timeoutParam: string | undefined, receivedAt: number, started: number): Promise<Answer> => {
+    const k = memo.enabled && raw.length <= MEMO_MAX_BODY ? admissionKey(route, raw) : undefined;
+    const review = parseAdmissionReview(parseJsonBody(raw));
+    let out: { response: unknown; decision: Decision };
+    try {
+      out = await reviewAdmission(review, deps.lookup, policy, { now: now(), deadline: deadlineFor(route, timeoutParam, receivedAt), mutate: route === 'mutate' });
+    } catch (err) {
+      m.errors.inc({ kind: 'internal' });
+      log.error({ err: describeError(err), uid: review.request.uid }, 'AdmissionReview failed');
+      const d = failDecision(policy);
+      out = { response: admissionResponse(review, d), decision: d };
+    }
+    const r = review.request;
+    if (out.decision.code === 'unknown-kind') m.unknownKinds.inc({ kind: m.label('kind', r.kind.kind) });
+    const logFields = { kind: r.kind.kind, namespace: r.namespace ?? null, name: r.name ?? null, operation: r.operation };
+    record(route, out.decision, started, { uid: r.uid, ...logFields });
+    const json = JSON.stringify(out.response);
+    if (k !== undefined && k.uid === r.uid && raw.indexOf(k.uid, raw.indexOf(k.uid) + k.uid.length) < 0 && memoizable(out.decision)) {
+      // The answer with its uid cut out, to be put back per request.
+      const quoted = JSON.stringify(r.uid);
+      const at = json.indexOf(`"uid":${quoted}`);
+      if (at >= 0 && json.indexOf(quoted, at + 6 + quoted.length) < 0) {
+        memo.set(k.key, { parts: [json.slice(0, at + 6), json.slice(at + 6 + quoted.length)], decision: out.decision, identity: identity(), log: logFields }, Date.now());
+      }
+    }
+    return { status: 200, json };
+  };
+
+  const review = async (route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number): Promise<Answer> => {
+    const memoized = fromMemo(route, raw);
+    if (memoized) return memoized;
+    const started = performance.now();
+    try {
+      return route === 'image-policy' ? await imagePolicy(raw, timeoutParam, receivedAt, started) : await admission(route, raw, timeoutParam, receivedAt, started);
+    } catch (err) {
+      if (err instanceof ProtocolError) return refuse(route, err.statusCode, err.code, err.message);
+      m.errors.inc({ kind: 'internal' });
+      log.error({ route, err: describeError(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error');
+      return { status: 500, json: JSON.stringify({ code: 'INTERNAL', message: 'internal error' }) };
+    }
+  };
+
+  return { review, fromMemo, refuse, memo };
+}
