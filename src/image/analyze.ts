@@ -182,7 +182,7 @@ async function analyzeLayers(layers: LayerSource[], ctx: Ctx, concurrency: numbe
   const big = todo.filter((t) => t.size >= POOL_MIN_LAYER).length;
   const total = todo.reduce((s, t) => s + t.size, 0);
   const auto = (workers === 'auto' || workers === undefined) && big > 0 && total >= POOL_MIN_TOTAL;
-  const pool = workers === true || auto ? new DecodePool(1) : undefined;
+  const pool = workers === true || auto ? new DecodePool(Math.min(concurrency, workers === true ? todo.length : big)) : undefined;
   let next = 0;
   let failed: unknown;
   const ac = new AbortController();
