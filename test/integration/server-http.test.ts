@@ -252,6 +252,93 @@ describe('server HTTP behaviour', () => {
   });
 });
 
+describe('decision memo and the two HTTP paths', () => {
+  let srv: TestServer;
+  let backend: ControlledBackend;
+  let log: ReturnType<typeof memoryLogger>;
+  const img = `registry.example.test/acme/memo@sha256:${'34'.repeat(32)}`;
+
+  before(async () => {
+    backend = new ControlledBackend();
+    log = memoryLogger();
+    srv = await startTestServer({ logger: log.logger, server: { mutate: true, cache: { persist: false, decisionTtl: '5s' } }, extra: { backend } });
+  });
+  after(async () => {
+    await srv?.close();
+    if (srv) rmTemp(srv.cacheDir);
+  });
+
+  it('answers an identical ImageReview from the memo, logged and counted as a decision', async () => {
+    const body = JSON.stringify(imageReview([img]));
+    const a = await post(`${srv.url}/scan`, body);
+    const b = await post(`${srv.url}/image-policy?timeout=30s`, body);
+    assert.equal(b.text, a.text);
+    assert.equal(await srv.metric('portcullis_cache_lookups_total', { cache: 'decision', result: 'hit' }), 1);
+    assert.equal(await srv.metric('portcullis_decisions_total', { route: 'image-policy' }), 2);
+    const lines = log.lines().filter((l) => l['msg'] === 'decision' && Array.isArray(l['images']) && (l['images'] as string[])[0] === img);
+    assert.equal(lines.length, 2);
+    assert.equal(lines[1]?.['memo'], true);
+    assert.equal(lines[1]?.['decision'], 'allow');
+  });
+
+  it('answers the same AdmissionReview with another uid from the memo, echoing the new uid', async () => {
+    const uids = ['0f5e3c1a-1111-4a4a-8b8b-000000000001', '0f5e3c1a-1111-4a4a-8b8b-000000000002', '0f5e3c1a-1111-4a4a-8b8b-000000000003'];
+    const hitsBefore = await srv.metric('portcullis_cache_lookups_total', { cache: 'decision', result: 'hit' });
+    const answers = [];
+    for (const uid of uids) answers.push((await post(`${srv.url}/mutate`, podReview(uid, [`registry.example.test/acme/memo2@sha256:${'56'.repeat(32)}`]))).json as { response: { uid: string; allowed: boolean } });
+    assert.deepEqual(answers.map((x) => x.response.uid), uids);
+    for (const x of answers) assert.equal(x.response.allowed, true);
+    assert.equal((await srv.metric('portcullis_cache_lookups_total', { cache: 'decision', result: 'hit' })) - hitsBefore, 2);
+    // /validate and /mutate never share entries.
+    const v = (await post(`${srv.url}/validate`, podReview(uids[0] as string, [`registry.example.test/acme/memo2@sha256:${'56'.repeat(32)}`]))).json as { response: { uid: string; patch?: string } };
+    assert.equal(v.response.uid, uids[0]);
+    assert.equal(v.response.patch, undefined);
+  });
+
+  it('never memoizes a review whose uid is not a UUID, and never a pending or failed decision', async () => {
+    const hits = (): Promise<number> => srv.metric('portcullis_cache_lookups_total', { cache: 'decision', result: 'hit' });
+    const before = await hits();
+    for (const uid of ['a', 'b']) {
+      const r = (await post(`${srv.url}/validate`, podReview(uid, [`registry.example.test/acme/memo3@sha256:${'78'.repeat(32)}`]))).json as { response: { uid: string } };
+      assert.equal(r.response.uid, uid);
+    }
+    assert.equal(await hits(), before);
+    backend.failWith = new Error('boom');
+    try {
+      const body = JSON.stringify(imageReview([`registry.example.test/acme/memo4@sha256:${'9a'.repeat(32)}`]));
+      await post(`${srv.url}/scan`, body);
+      await post(`${srv.url}/scan`, body);
+      assert.equal(await hits(), before, 'failed decisions are decided again');
+    } finally {
+      backend.failWith = undefined;
+    }
+  });
+
+  it('gives the same answer to a chunked request (fastify path) as to a Content-Length one (pre-router)', async () => {
+    const body = JSON.stringify(imageReview([`registry.example.test/acme/paths@sha256:${'bc'.repeat(32)}`]));
+    const viaHot = await post(`${srv.url}/scan`, body);
+    const viaFastify = await new Promise<string>((resolve, reject) => {
+      const req = http.request(`${srv.url}/scan/`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'transfer-encoding': 'chunked' } }, (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => resolve(Buffer.concat(chunks).toString()));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      req.end(body.slice(10));
+    });
+    assert.equal(viaFastify, viaHot.text);
+    const bad = await new Promise<number>((resolve) => {
+      const req = http.request(`${srv.url}/validate`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (r) => {
+        r.resume();
+        resolve(r.statusCode ?? 0);
+      });
+      req.end('{"kind":');
+    });
+    assert.equal(bad, 400);
+  });
+});
+
 describe('server TLS', { skip: opensslAvailable() }, () => {
   let dir: string;
   let ca: Pem;
