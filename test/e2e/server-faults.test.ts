@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { renameSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { registryAvailable, startFaultProxy, startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -131,6 +132,33 @@ describe('admission server faults', { skip }, () => {
     } finally {
       await s.close();
       rmTemp(cacheDir);
+    }
+  });
+
+  it('plain HTTP only for registries listed in insecureRegistries (non-loopback address)', async (t) => {
+    const ip = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    if (!ip) {
+      t.skip('no non-loopback IPv4 address on this machine');
+      return;
+    }
+    const proxy = await startFaultProxy(reg.url, () => undefined, { listen: '0.0.0.0' });
+    const host = `${ip}:${proxy.host.split(':')[1]}`;
+    const image = `${host}/acme/buster:1.0`;
+    const unlisted = await startTestServer({ server: { insecureRegistries: [] } });
+    const listed = await startTestServer({ server: { insecureRegistries: [host] } });
+    try {
+      const a = (await post(`${unlisted.url}/scan`, imageReview([image]))).json as ImageReviewAnswer;
+      assert.equal(a.status.allowed, false);
+      assert.match(a.status.results[0]?.reason ?? '', /scan failed/);
+      assert.equal(await unlisted.metric('portcullis_scans_total'), 0);
+      const b = (await post(`${listed.url}/scan`, imageReview([image]))).json as ImageReviewAnswer;
+      assert.match(b.status.reason ?? '', /CVE-2019-18224/);
+    } finally {
+      await unlisted.close();
+      await listed.close();
+      rmTemp(unlisted.cacheDir);
+      rmTemp(listed.cacheDir);
+      await proxy.stop();
     }
   });
 
