@@ -4,6 +4,7 @@
  * shell metacharacters never reaches execFile, and the image is one argv element after `--`.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +12,12 @@ import { after, before, describe, it } from 'node:test';
 import { BuiltinBackend, TrivyBackend } from '../../src/backends/index.ts';
 import type { Finding } from '../../src/domain/index.ts';
 import { silentLogger } from '../../src/shared/log.ts';
-import { registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { freePort, registryAvailable, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { trivyBinary } from '../helpers/trivy.ts';
 import {
   buildImage,
   cleanImageSpec,
+  eventually,
   imageReview,
   installTrivyDb,
   podReview,
@@ -186,6 +188,43 @@ describe('trivy backend', { skip }, () => {
       }
     });
   }
+
+  it('uses a Trivy server in client mode (--server), with its token from a file, never on the command line', async () => {
+    const port = await freePort();
+    const serverCache = tempCacheDir();
+    installTrivyDb(serverCache, 'db');
+    const token = 'tok-s3cret-0123';
+    const tokenFile = join(bin, 'trivy-token');
+    writeFileSync(tokenFile, `${token}\n`);
+    const server = spawn(trivy as string, ['server', '--listen', `127.0.0.1:${port}`, '--cache-dir', serverCache, '--skip-db-update', '--token', token], { stdio: 'ignore' });
+    const client = await startTestServer({
+      server: { backend: 'trivy', trivy: { binary: join(bin, 'trivy-recording'), serverUrl: `http://127.0.0.1:${port}`, tokenFile, timeout: '2m' }, insecureRegistries: [reg.host], cache: { persist: false } },
+    });
+    try {
+      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true, 60_000, 250);
+      const ready = (await (await fetch(`${client.url}/readyz`)).json()) as { status: string; db: { source: string } };
+      assert.equal(ready.status, 'ready');
+      assert.equal(ready.db.source, 'trivy-server');
+      const a = (await post(`${client.url}/scan?timeout=30s`, imageReview([vuln]))).json as ImageReviewAnswer;
+      const final = /scan in progress/.test(a.status.reason ?? '')
+        ? await eventually(async () => {
+            const x = (await post(`${client.url}/scan?timeout=30s`, imageReview([vuln]))).json as ImageReviewAnswer;
+            return /CVE-/.test(x.status.reason ?? '') ? x : undefined;
+          }, 120_000, 500)
+        : a;
+      assert.equal(final.status.allowed, false);
+      assert.match(final.status.reason ?? '', /CVE-2019-18224/);
+      const runs = readdirSync(argvDir).map((f) => readFileSync(join(argvDir, f), 'utf8').split('\0'));
+      const clientRun = runs.find((r) => r.includes('--server'));
+      assert.ok(clientRun, 'Trivy ran in client mode');
+      assert.ok(!clientRun.some((x) => x.includes(token)), 'token not in argv');
+    } finally {
+      await client.close();
+      rmTemp(client.cacheDir);
+      server.kill('SIGKILL');
+      rmTemp(serverCache);
+    }
+  });
 
   it('a missing Trivy binary: not ready, and requests get the onError answer', async () => {
     const s = await startTestServer({ server: { backend: 'trivy', trivy: { binary: join(bin, 'no-such-trivy') }, insecureRegistries: [reg.host] } });
