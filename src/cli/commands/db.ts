@@ -270,17 +270,17 @@ export const register: RegisterCommand = (program, getCtx) => {
     .command('db')
     .summary('update, import, export and inspect the advisory databases')
     .description(
-      'The advisory databases in the cache directory: the OSV DB (SQLite, from the OSV bucket, a mirror, or files)\n' +
+      'The advisory databases in the cache directory: the OSV DB (SQLite, from the OSV bucket, a mirror, or files) ' +
         'and the Trivy DB (trivy-db:2). Air-gapped sites: `db export FILE` on a connected host, `db import FILE` inside.',
     );
 
   db.command('update')
     .summary('download the latest advisories (OSV ecosystems, NVD feeds, or the Trivy DB)')
     .description(
-      'Download each ecosystem\'s all.zip from the OSV bucket (or --mirror with the same <base>/<Ecosystem>/all.zip layout:\n' +
-        'http(s)://, file:// or a directory). Unchanged ecosystems are skipped (ETag / Last-Modified); the new DB is built\n' +
-        'beside the old one and swapped in atomically, so a failed or interrupted update leaves the old DB working.\n' +
-        'Default ecosystems: Debian, Ubuntu, Alpine, Rocky Linux, AlmaLinux, SUSE, openSUSE, Wolfi, Chainguard, Photon OS,\n' +
+      'Download each ecosystem\'s all.zip from the OSV bucket (or --mirror with the same <base>/<Ecosystem>/all.zip layout: ' +
+        'http(s)://, file:// or a directory). Unchanged ecosystems are skipped (ETag / Last-Modified); the new DB is built ' +
+        'beside the old one and swapped in atomically, so a failed or interrupted update leaves the old DB working. ' +
+        'Default ecosystems: Debian, Ubuntu, Alpine, Rocky Linux, AlmaLinux, SUSE, openSUSE, Wolfi, Chainguard, Photon OS, ' +
         'Azure Linux, npm, PyPI, Go, Maven, crates.io, RubyGems, NuGet, Packagist.',
     )
     .addOption(new Option('--source <source>', 'osv (the OSV DB) or trivy (the trivy-db:2 OCI artifact)').choices(['osv', 'trivy']).default('osv'))
@@ -311,8 +311,8 @@ export const register: RegisterCommand = (program, getCtx) => {
   db.command('import')
     .summary('import advisories from files (offline): OSV zip/JSON, NVD feeds, a `db export` bundle, trivy:PATH')
     .description(
-      'PATH is an OSV all.zip, a directory of OSV JSON (or a mirror directory of <Ecosystem>/all.zip), one OSV JSON file,\n' +
-        'an NVD CVE JSON 2.0 feed (plain, .gz, .zst), a bundle written by `db export`, or trivy:PATH (trivy.db, a directory\n' +
+      'PATH is an OSV all.zip, a directory of OSV JSON (or a mirror directory of <Ecosystem>/all.zip), one OSV JSON file, ' +
+        'an NVD CVE JSON 2.0 feed (plain, .gz, .zst), a bundle written by `db export`, or trivy:PATH (trivy.db, a directory ' +
         'holding it, or db.tar.gz). Malformed OSV records are skipped, counted and named in `db status`.',
     )
     .argument('<path...>', 'files or directories to import')

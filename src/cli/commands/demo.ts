@@ -19,8 +19,8 @@ export const register: RegisterCommand = (program, getCtx) => {
     .command('demo')
     .summary('scan the bundled demo image against a bundled sample of real advisories (offline)')
     .description(
-      'Scan demo/image (an Ubuntu 18.04 base + npm and Python packages, 3 real layers, one whiteout) against the\n' +
-        'four real OSV advisories in demo/advisories. The advisories are a SAMPLE, not a vulnerability database:\n' +
+      'Scan demo/image (an Ubuntu 18.04 base + npm and Python packages, 3 real layers, one whiteout) against the ' +
+        'four real OSV advisories in demo/advisories. The advisories are a SAMPLE, not a vulnerability database: ' +
         'for real scans run `portcullis db update`, then `portcullis scan IMAGE`.',
     )
     .addOption(new Option('-f, --format <format>', 'table, json, sarif, cyclonedx or spdx-json').default('table'))

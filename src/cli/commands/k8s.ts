@@ -229,7 +229,7 @@ async function runCerts(f: CertFlags, ctx: CliContext): Promise<void> {
 
 export const register: RegisterCommand = (program, getCtx) => {
   const k8s = program.command('k8s').summary('Kubernetes wiring: webhook configurations and certificates').description(
-    'Print what connects a cluster to `portcullis server`: the ImagePolicyWebhook AdmissionConfiguration and\n' +
+    'Print what connects a cluster to `portcullis server`: the ImagePolicyWebhook AdmissionConfiguration and ' +
       'kubeconfig, a Validating/MutatingWebhookConfiguration, and a CA with a serving certificate.',
   );
   const config = k8s.command('config').summary('print webhook configuration YAML');

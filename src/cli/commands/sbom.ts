@@ -20,7 +20,7 @@ export const register: RegisterCommand = (program, getCtx) => {
     .command('sbom')
     .summary('write a CycloneDX or SPDX SBOM of an image, archive, layout or root filesystem')
     .description(
-      'List every OS and language package in TARGET as an SBOM (no advisory DB needed).\n' +
+      'List every OS and language package in TARGET as an SBOM (no advisory DB needed). ' +
         'TARGET: an image reference, docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG] or rootfs:DIR.',
     )
     .argument('<target>', 'what to inventory')

@@ -24,8 +24,8 @@ export const register: RegisterCommand = (program, getCtx) => {
     .alias('image')
     .summary('scan an image, archive, layout, root filesystem or SBOM for vulnerabilities')
     .description(
-      'Scan TARGET for OS and language packages and match them against the advisory DB in the cache\n' +
-        '(`portcullis db update` fills it). TARGET is an image reference (alpine:3.19, host:5000/app@sha256:…),\n' +
+      'Scan TARGET for OS and language packages and match them against the advisory DB in the cache ' +
+        '(`portcullis db update` fills it). TARGET is an image reference (alpine:3.19, host:5000/app@sha256:…), ' +
         'docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG], rootfs:DIR or sbom:FILE (CycloneDX/SPDX JSON).',
     )
     .argument('<target>', 'what to scan')
