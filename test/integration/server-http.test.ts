@@ -252,6 +252,38 @@ describe('server HTTP behaviour', () => {
   });
 });
 
+describe('break-glass', () => {
+  it('admits the Kubernetes 1.25 ImageReview carrying the break-glass annotation, logs and counts it every time', async () => {
+    const backend = new ControlledBackend();
+    const log = memoryLogger();
+    const srv = await startTestServer({
+      logger: log.logger,
+      policy: { breakGlass: { enabled: true, annotation: 'mycluster.image-policy.k8s.io/ticket-1234', value: 'break-glass' } },
+      server: { cache: { persist: false } },
+      extra: { backend },
+    });
+    try {
+      const wire =
+        '{"kind":"ImageReview","apiVersion":"imagepolicy.k8s.io/v1alpha1","metadata":{"creationTimestamp":null},' +
+        '"spec":{"containers":[{"image":"ghcr.io/acme/a:2"},{"image":"b"}],' +
+        '"annotations":{"mycluster.image-policy.k8s.io/ticket-1234":"break-glass"},"namespace":"default"},"status":{"allowed":false}}';
+      for (let i = 0; i < 2; i++) {
+        const a = (await post(`${srv.url}/scan?timeout=30s`, wire)).json as { status: { allowed: boolean; auditAnnotations: Record<string, string> } };
+        assert.equal(a.status.allowed, true);
+        assert.match(a.status.auditAnnotations['break-glass'] ?? '', /ticket-1234=break-glass/);
+      }
+      assert.equal(backend.scans, 0, 'nothing scanned');
+      assert.equal(await srv.metric('portcullis_break_glass_total', { route: 'image-policy' }), 2);
+      const lines = log.lines().filter((l) => l['msg'] === 'decision');
+      assert.equal(lines.length, 2);
+      for (const l of lines) assert.equal(l['breakGlass'], true);
+    } finally {
+      await srv.close();
+      rmTemp(srv.cacheDir);
+    }
+  });
+});
+
 describe('decision memo and the two HTTP paths', () => {
   let srv: TestServer;
   let backend: ControlledBackend;
