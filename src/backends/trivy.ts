@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { DbInfo } from '../domain/index.ts';
 import { parseReference } from '../image/index.ts';
-import { ScannerError, describeError } from '../shared/errors.ts';
+import { ScannerError, UserError, describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { parseTrivyReport } from './trivy-json.ts';
 import type { BackendScanOptions, BackendScanResult, BackendState, RegistryAccess, ScanBackend } from './types.ts';
@@ -66,7 +66,11 @@ export class TrivyBackend implements ScanBackend {
   }
 
   async start(): Promise<void> {
-    this.#env = this.#childEnv();
+    try {
+      this.#env = this.#childEnv();
+    } catch (err) {
+      throw new UserError(`trivy backend: cannot read its credentials or token file: ${describeError(err)}`, { code: 'CONFIG_INVALID', cause: err });
+    }
     await this.probe();
     this.#timer = setInterval(() => {
       this.probe().catch((err: unknown) => this.#log.warn({ err: describeError(err) }, 'trivy probe failed'));
