@@ -69,7 +69,8 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
   type FailKind = 'corrupt' | 'truncated' | 'oversize' | 'short' | 'io';
   interface Job {
     id: number;
-    blobHash: import('node:crypto').Hash;
+    /** Only when a blob digest is to be checked. */
+    blobHash: import('node:crypto').Hash | undefined;
     /** Only when the main thread does not hash the tar itself. */
     tarHash: import('node:crypto').Hash | undefined;
     raw: number;
@@ -215,7 +216,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     // held blocks still count for the blob digest
     for (const h of j.held.splice(0)) {
       j.raw += h.c.length;
-      j.blobHash.update(h.c);
+      j.blobHash?.update(h.c);
       h.release();
     }
     if (j.sync) {
@@ -239,7 +240,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     j.done = true;
     if (j.fd !== undefined) fs.close(j.fd, () => {});
     jobs.delete(j.id);
-    const blobDigest = j.blobHash.digest('hex');
+    const blobDigest = j.blobHash?.digest('hex') ?? '';
     if (j.failed) port.postMessage({ t: 'err', id: j.id, kind: j.failed.kind, message: j.failed.message, blobDigest, rawBytes: j.raw, compression: j.compression });
     else port.postMessage({ t: 'end', id: j.id, blobDigest, tarDigest: j.tarHash?.digest('hex') ?? '', rawBytes: j.raw, compression: j.compression });
   };
@@ -291,7 +292,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
   const feed = (j: Job, c: Buffer, release?: () => void): void => {
     if (j.done) return release?.();
     j.raw += c.length;
-    j.blobHash.update(c);
+    j.blobHash?.update(c);
     if (j.raw > j.size) {
       release?.();
       fail(j, 'oversize', '');
@@ -393,7 +394,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
   port.on('message', (m: ToWorker) => {
     if (m.t === 'start') {
       const j: Job = {
-        id: m.id, blobHash: crypto.createHash(m.algo), tarHash: m.hashTar ? crypto.createHash('sha256') : undefined, raw: 0, size: m.size,
+        id: m.id, blobHash: m.algo ? crypto.createHash(m.algo) : undefined, tarHash: m.hashTar ? crypto.createHash('sha256') : undefined, raw: 0, size: m.size,
         head: [], headLen: 0, compression: '', z: undefined, free: [], allocated: 0, cur: undefined, curFill: 0,
         backlog: undefined, paused: false, readFree: [], pending: [], inputEnded: false, draining: false, done: false,
         reading: false, zEnded: false, sync: undefined, stalled: undefined, requested: 0, netEnded: false, readPos: 0, held: [],
@@ -567,10 +568,12 @@ export class DecodePool {
         });
       };
     }
-    // The diff ID is hashed here, as the chunks pass: the main thread mostly waits for the worker,
-    // and this takes a third of the work off the worker of the largest layer.
-    const tarHash = job.diffId ? createHash('sha256') : undefined;
-    const start: ToWorker = { t: 'start', id, algo, size: job.size ?? Number.MAX_SAFE_INTEGER, hashTar: false };
+    // With a blob digest the diff ID is hashed here, as the chunks pass: the main thread mostly waits
+    // for the worker, and this takes a third of the work off the worker of the largest layer.
+    // Without a blob digest (docker-archive) the worker has no hashing to do, so it hashes the tar:
+    // the two layers read at once then hash on two threads.
+    const tarHash = job.diffId && job.digest ? createHash('sha256') : undefined;
+    const start: ToWorker = { t: 'start', id, algo: job.digest ? algo : '', size: job.size ?? Number.MAX_SAFE_INTEGER, hashTar: Boolean(job.diffId && !job.digest) };
     if (job.file) start.file = job.file;
     entry.w.postMessage(start);
     let finished = false;
