@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 
 export const REPO = resolve(import.meta.dirname, '..');
 export const NODE = process.execPath;
-export const MAIN = join(REPO, 'src', 'main.ts');
+/** What users run (`npx portcullis`): the launcher, which turns on V8's compile cache before any .ts loads. */
+export const MAIN = join(REPO, 'bin', 'portcullis.js');
 
 export interface Measured {
   wallS: number;

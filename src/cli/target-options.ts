@@ -48,10 +48,14 @@ type Src = 'cli' | 'env' | 'default' | 'config' | 'implied' | undefined;
  */
 export async function settingsFor(cmd: Command, ctx: CliContext): Promise<TargetSettings> {
   // zod and yaml load only when a command runs (not for --help).
-  const [{ readConfigFile, configSection }, { configFileSchema, scanSettings }] = await Promise.all([import('../config/load.ts'), import('../config/schema.ts')]);
+  const { readConfigFile, configSection } = await import('../config/load.ts');
   const o = cmd.opts<Record<string, unknown>>();
   const file = readConfigFile(o['config'] as string | undefined, process.cwd());
-  const fromFile = scanSettings(configSection(file, undefined, configFileSchema));
+  let fromFile: ScanSettings = {};
+  if (file.path) {
+    const { configFileSchema, scanSettings } = await import('../config/schema.ts');
+    fromFile = scanSettings(configSection(file, undefined, configFileSchema));
+  }
   const explicit = (name: string): boolean => {
     const s = cmd.getOptionValueSource(name) as Src;
     return s === 'cli' || s === 'env';

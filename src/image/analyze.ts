@@ -15,10 +15,10 @@ import { hashing, sha256Digest, verified, type StreamCheck } from './digest.ts';
 import { combineAnalyses, analyzeLayerTar, type FileSelector, type LayerAnalysis } from './layers.ts';
 import { parsePlatform, type Platform } from './manifest.ts';
 import { MergedTree } from './merge.ts';
-import { RegistryClient, type RegistryOptions } from './registry/client.ts';
+// The registry client (node:http, whose ESM facade alone costs ~15 ms) loads only for registry targets.
+import type { RegistryClient, RegistryOptions } from './registry/client.ts';
 import { dockerArchiveSource } from './sources/docker-archive.ts';
 import { ociArchiveSource, ociDirSource } from './sources/oci-layout.ts';
-import { registrySource } from './sources/registry.ts';
 import { readRootfsExtra, rootfsArtifact, walkRootfs } from './sources/rootfs.ts';
 import { TarIndex } from './sources/tar-index.ts';
 import type { ImageSource, LayerSource, RawLayer } from './sources/types.ts';
@@ -228,10 +228,12 @@ function extraSelector(sel: FileSelector, targets: Map<string, string[]>): FileS
   return extra;
 }
 
-async function openSource(t: Exclude<Target, { kind: 'rootfs' }>, opts: AnalyzeOptions, platform: Platform, cache: LayerCache | undefined, client: () => RegistryClient): Promise<ImageSource> {
+async function openSource(t: Exclude<Target, { kind: 'rootfs' }>, opts: AnalyzeOptions, platform: Platform, cache: LayerCache | undefined, client: () => Promise<RegistryClient>): Promise<ImageSource> {
   switch (t.kind) {
-    case 'registry':
-      return registrySource(t.input, t.ref, client(), platform, cache);
+    case 'registry': {
+      const { registrySource } = await import('./sources/registry.ts');
+      return registrySource(t.input, t.ref, await client(), platform, cache);
+    }
     case 'oci-layout':
       return ociDirSource(t.path, t.tag, t.input, platform);
     case 'oci-archive':
@@ -282,7 +284,10 @@ export async function analyzeTarget(target: string, selector: FileSelector, opts
   const ac = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, ac.signal]) : ac.signal;
   let client: RegistryClient | undefined;
-  const getClient = (): RegistryClient => (client ??= new RegistryClient(registryOptions(opts, signal)));
+  const getClient = async (): Promise<RegistryClient> => {
+    const { RegistryClient: Client } = await import('./registry/client.ts');
+    return (client ??= new Client(registryOptions(opts, signal)));
+  };
   try {
     const src = await openSource(t, opts, platform, cache, getClient);
     stats.layers = src.layers.length;

@@ -14,26 +14,20 @@
  */
 import type { ScanReport } from '../domain/index.ts';
 import { UserError } from '../shared/errors.ts';
-import { writeCycloneDx } from './cyclonedx.ts';
-import { writeSarif } from './sarif.ts';
-import { writeSpdxJson } from './spdx.ts';
-import { writeTable } from './table.ts';
-import { writeTrivyJson } from './trivy-json.ts';
 import type { FormatId, RenderOptions, Writer } from './types.ts';
 
 export type { FormatId, RenderOptions, Writer } from './types.ts';
 
-const notYet =
-  (id: FormatId): Writer =>
-  () =>
-    Promise.reject(new UserError(`--format ${id} is not available in this build`, { code: 'FORMAT_UNAVAILABLE' }));
-
+/**
+ * Each writer module loads on first use: a JSON report must not pay for the CycloneDX library (most of
+ * a warm scan's time is start-up).
+ */
 export const writers: Record<FormatId, Writer> = {
-  table: writeTable,
-  json: writeTrivyJson,
-  sarif: writeSarif,
-  cyclonedx: writeCycloneDx,
-  'spdx-json': writeSpdxJson,
+  table: async (r, o, out) => (await import('./table.ts')).writeTable(r, o, out),
+  json: async (r, o, out) => (await import('./trivy-json.ts')).writeTrivyJson(r, o, out),
+  sarif: async (r, o, out) => (await import('./sarif.ts')).writeSarif(r, o, out),
+  cyclonedx: async (r, o, out) => (await import('./cyclonedx.ts')).writeCycloneDx(r, o, out),
+  'spdx-json': async (r, o, out) => (await import('./spdx.ts')).writeSpdxJson(r, o, out),
 };
 
 /** Every format id, in the order help texts list them. */

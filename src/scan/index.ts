@@ -10,7 +10,7 @@
 // Stages are imported when first used: an `sbom:` scan never loads the image layer, a Trivy-DB scan
 // never loads the OSV store, and `--help` loads none of them (start-up time is most of a small scan).
 import type { DbInfo, Finding, Inventory, ScanReport } from '../domain/index.ts';
-import type { AnalyzeOptions } from '../image/index.ts';
+import type { AnalyzeOptions } from '../image/analyze.ts';
 import { ScannerError, UserError } from '../shared/errors.ts';
 import { VERSION } from '../shared/version.ts';
 import type { AdvisoryStore } from '../vulndb/store.ts';
@@ -50,7 +50,7 @@ export async function buildInventory(target: string, opts: InventoryOptions): Pr
     const { readSbomFile } = await import('./sbom-input.ts');
     return readSbomFile(target.slice('sbom:'.length), target);
   }
-  const [{ catalogFs, fileSelector }, { analyzeTarget }] = await Promise.all([import('../ecosystems/index.ts'), import('../image/index.ts')]);
+  const [{ catalogFs, fileSelector }, { analyzeTarget }] = await Promise.all([import('../ecosystems/index.ts'), import('../image/analyze.ts')]);
   const selector = fileSelector();
   const analyzed = await analyzeTarget(target, selector, analyzeOptions(opts));
   const cat = await catalogFs(analyzed.fs, { logger: opts.logger.child({ component: 'catalog' }), artifactType: analyzed.artifact.type });

@@ -9,7 +9,14 @@
  *   4. store.cveSeverity(CVE alias) (NVD data) → the source it names ('nvd')
  *   5. UNKNOWN → 'none'
  */
-import cvss from 'ae-cvss-calculator';
+import { createRequire } from 'node:module';
+
+type CvssLib = typeof import('ae-cvss-calculator');
+let lib: CvssLib | undefined;
+/** ae-cvss-calculator (CommonJS) loads on the first vector scored, not at start-up. */
+function cvssLib(): CvssLib {
+  return (lib ??= createRequire(import.meta.url)('ae-cvss-calculator') as CvssLib);
+}
 import { severityFromScore, type Severity } from '../domain/index.ts';
 import type { OsvAffected, OsvRecord, OsvSeverity } from '../vulndb/osv-types.ts';
 import type { AdvisoryStore } from '../vulndb/store.ts';
@@ -36,9 +43,9 @@ export function cvssScore(type: string, vector: string): number | undefined {
   try {
     let r: { base?: number | undefined; overall?: number | undefined } | undefined;
     if (type === 'CVSS_V3') {
-      r = vector.startsWith('CVSS:3.0/') ? new cvss.Cvss3P0(vector).calculateScores() : new cvss.Cvss3P1(vector).calculateScores();
-    } else if (type === 'CVSS_V4') r = new cvss.Cvss4P0(vector).calculateScores();
-    else if (type === 'CVSS_V2') r = new cvss.Cvss2(vector).calculateScores();
+      r = vector.startsWith('CVSS:3.0/') ? new (cvssLib().Cvss3P0)(vector).calculateScores() : new (cvssLib().Cvss3P1)(vector).calculateScores();
+    } else if (type === 'CVSS_V4') r = new (cvssLib().Cvss4P0)(vector).calculateScores();
+    else if (type === 'CVSS_V2') r = new (cvssLib().Cvss2)(vector).calculateScores();
     const s = r?.base ?? r?.overall;
     return typeof s === 'number' && Number.isFinite(s) ? s : undefined;
   } catch {

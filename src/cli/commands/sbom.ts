@@ -7,7 +7,6 @@ import { Option, type Command } from 'commander';
 import { ScannerError, UserError } from '../../shared/errors.ts';
 import { VERSION } from '../../shared/version.ts';
 import type { InventoryOptions } from '../../scan/index.ts';
-import { filterInventory } from '../../scan/filter.ts';
 import { writeOutput } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import { addTargetOptions, renderOptions, settingsFor } from '../target-options.ts';
@@ -32,7 +31,7 @@ export const register: RegisterCommand = (program, getCtx) => {
     const format = String(c.opts<{ format: string }>().format);
     if (!(FORMATS as readonly string[]).includes(format)) throw new UserError(`unknown --format "${format}" (use cyclonedx or spdx-json)`, { code: 'FLAG_INVALID' });
     if (target.startsWith('sbom:')) throw new UserError(`${target}: is already an SBOM (scan it with \`portcullis scan ${target}\`)`, { code: 'TARGET_INVALID' });
-    const scan = await import('../../scan/index.ts');
+    const [scan, { filterInventory }] = await Promise.all([import('../../scan/index.ts'), import('../../scan/filter.ts')]);
     const bar = progressBar(ctx.stderr, ctx.isTty && !ctx.quiet);
     const signal = AbortSignal.timeout(s.timeoutMs);
     const opts: InventoryOptions = {

@@ -8,8 +8,6 @@ import { Option, type Command } from 'commander';
 import type { ScanReport, Severity } from '../../domain/index.ts';
 import type { AdvisoryDb, InventoryOptions } from '../../scan/index.ts';
 import { isSeverity } from '../../domain/index.ts';
-import { filterFindings, filterInventory } from '../../scan/filter.ts';
-import { loadIgnoreFile } from '../../scan/ignore.ts';
 import { ScannerError, UserError } from '../../shared/errors.ts';
 import { VERSION } from '../../shared/version.ts';
 import { ExitCode, type CliContext } from '../context.ts';
@@ -60,6 +58,7 @@ export async function runScan(target: string, s: TargetSettings, ctx: CliContext
   const dbSource = s.dbSource ?? 'auto';
   if (!['auto', 'osv', 'trivy', 'merge'].includes(dbSource)) throw new UserError(`unknown --db-source "${dbSource}" (use auto, osv, trivy, merge)`, { code: 'FLAG_INVALID' });
 
+  const [{ loadIgnoreFile }, { filterFindings, filterInventory }] = await Promise.all([import('../../scan/ignore.ts'), import('../../scan/filter.ts')]);
   const ignorePath = s.ignorefile ?? defaultIgnoreFile(process.cwd());
   const ignores = ignorePath ? loadIgnoreFile(ignorePath, s.ignorefile !== undefined) : { rules: [], expired: [] };
 
