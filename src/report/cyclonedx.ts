@@ -11,7 +11,11 @@
  * Output is deterministic: the timestamp is `opts.now` (else the scan time), the serial number is
  * derived from the content, lists keep the report's order (Trivy's).
  */
-import { Enums, Models, Serialize, Spec } from '@cyclonedx/cyclonedx-library';
+// Subpath imports: the package index also loads its JSON-schema validator (ajv), ~40 ms we never need here.
+import * as Enums from '@cyclonedx/cyclonedx-library/Enums';
+import * as Models from '@cyclonedx/cyclonedx-library/Models';
+import * as Serialize from '@cyclonedx/cyclonedx-library/Serialize';
+import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
 import { PackageURL } from 'packageurl-js';
 import type { Artifact, CvssEntry, Finding, Package, ScanReport, Severity } from '../domain/index.ts';
 import { AGGREGATED_TARGETS, artifactName, EXTRA_ELSEWHERE, contentUuid, groupResults, isOsPackage, packageFile, packageLayer, reportTime, writeAll, type ResultGroup } from './common.ts';

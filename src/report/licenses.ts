@@ -3,7 +3,7 @@
  * expressions, for SPDX `licenseDeclared` and CycloneDX `licenses`. Ids are checked against the SPDX
  * license and exception list the CycloneDX library ships; anything else becomes a `LicenseRef-`.
  */
-import { SPDX } from '@cyclonedx/cyclonedx-library';
+import * as SPDX from '@cyclonedx/cyclonedx-library/SPDX';
 
 /** A known SPDX license or exception id with its canonical case, else undefined. */
 export function spdxId(s: string): string | undefined {

@@ -5,7 +5,7 @@
  */
 import { matchesGlob } from 'node:path';
 import type { Finding, Inventory, Severity } from '../domain/index.ts';
-import { applyIgnores, type IgnoreRule, type IgnoreSet } from './ignore.ts';
+import type { IgnoreRule } from './ignore.ts';
 
 export interface PathFilter {
   skipDirs?: readonly string[];
@@ -53,7 +53,8 @@ export interface FindingFilter {
   /** Severities to keep; undefined = all. */
   severities?: readonly Severity[];
   ignoreUnfixed?: boolean;
-  ignores?: IgnoreSet;
+  /** Ignore-file rules, e.g. `(f) => applyIgnores(f, set)` (scan/ignore.ts, loaded only when scanning). */
+  ignore?: (findings: Finding[]) => { kept: Finding[]; ignored: { finding: Finding; rule: IgnoreRule }[] };
 }
 
 export interface FilterResult {
@@ -81,6 +82,6 @@ export function filterFindings(findings: readonly Finding[], f: FindingFilter): 
     }
     pre.push(x);
   }
-  const { kept, ignored } = f.ignores ? applyIgnores(pre, f.ignores) : { kept: pre, ignored: [] };
+  const { kept, ignored } = f.ignore ? f.ignore(pre) : { kept: pre, ignored: [] };
   return { findings: kept, ignored, droppedBySeverity, droppedUnfixed };
 }

@@ -58,7 +58,7 @@ export async function runScan(target: string, s: TargetSettings, ctx: CliContext
   const dbSource = s.dbSource ?? 'auto';
   if (!['auto', 'osv', 'trivy', 'merge'].includes(dbSource)) throw new UserError(`unknown --db-source "${dbSource}" (use auto, osv, trivy, merge)`, { code: 'FLAG_INVALID' });
 
-  const [{ loadIgnoreFile }, { filterFindings, filterInventory }] = await Promise.all([import('../../scan/ignore.ts'), import('../../scan/filter.ts')]);
+  const [{ loadIgnoreFile, applyIgnores }, { filterFindings, filterInventory }] = await Promise.all([import('../../scan/ignore.ts'), import('../../scan/filter.ts')]);
   const ignorePath = s.ignorefile ?? defaultIgnoreFile(process.cwd());
   const ignores = ignorePath ? loadIgnoreFile(ignorePath, s.ignorefile !== undefined) : { rules: [], expired: [] };
 
@@ -92,7 +92,7 @@ export async function runScan(target: string, s: TargetSettings, ctx: CliContext
     const filtered = filterFindings(matched.findings, {
       ...(severities ? { severities: severities as Severity[] } : {}),
       ...(s.ignoreUnfixed ? { ignoreUnfixed: true } : {}),
-      ignores,
+      ignore: (fs) => applyIgnores(fs, ignores),
     });
     for (const r of ignores.expired) ctx.logger.warn({ rule: r.origin, id: r.id, expired: r.expires }, 'ignore rule expired; not applied');
     if (filtered.ignored.length) ctx.logger.info({ ignored: filtered.ignored.length }, 'findings ignored by the ignore file');
