@@ -151,9 +151,11 @@ export function buildApp(deps: AppDeps): App {
     const route = routeOf(req.url.split('?', 1)[0] ?? '') ?? 'other';
     const mapped = fastifyError(err as { code?: unknown; statusCode?: unknown }, config.bodyLimit);
     if (mapped) {
-      // No `Connection: close` on a 413: closing with the client's body still unread makes the kernel
-      // reset the connection, and the client may lose the answer. Node discards the rest of the body
-      // (never buffered) until it ends or `timeouts.request` cuts it off.
+      // No `Connection: close` on a 413 (fastify sets it on every parser error): closing with the
+      // client's body still unread makes the kernel reset the connection, and the client can lose the
+      // answer. Node discards the rest of the body (never buffered) until it ends or
+      // `timeouts.request` cuts the connection off.
+      if (mapped.status === 413) reply.removeHeader('connection');
       const a = core.refuse(route, mapped.status, mapped.code, mapped.message);
       return reply.code(a.status).header('content-type', 'application/json; charset=utf-8').send(a.json);
     }
