@@ -4,8 +4,12 @@
  */
 import { Option, type Command } from 'commander';
 import type { ScanSettings } from '../config/schema.ts';
+import type { Inventory } from '../domain/index.ts';
 import type { RenderOptions } from '../report/types.ts';
-import { UserError } from '../shared/errors.ts';
+import type { InventoryOptions } from '../scan/index.ts';
+import { ScannerError, UserError } from '../shared/errors.ts';
+import type { Progress } from './progress.ts';
+import { homedir } from 'node:os';
 import { parseDuration } from '../shared/duration.ts';
 import type { CliContext } from './context.ts';
 
@@ -89,4 +93,39 @@ export async function settingsFor(cmd: Command, ctx: CliContext): Promise<Target
   const timeoutMs = s.timeout !== undefined ? parseDuration(s.timeout) : 10 * 60_000;
   if (timeoutMs === undefined || timeoutMs <= 0) throw new UserError(`invalid --timeout "${s.timeout ?? ''}" (use e.g. 90s, 5m, 1h)`, { code: 'FLAG_INVALID' });
   return { ...s, cacheDir, timeoutMs };
+}
+
+/**
+ * TARGET → its inventory with the user's path filters applied, as `scan` and `sbom` both need it:
+ * registry credentials from --registry-config or the docker config Docker and Podman use, the
+ * layer cache, the --timeout, progress on the bar. A timeout is one clear line naming the target.
+ */
+export async function readInventory(target: string, s: TargetSettings, ctx: CliContext, bar: Progress): Promise<Inventory> {
+  const [scan, { filterInventory }, { defaultDockerConfigPath }] = await Promise.all([
+    import('../scan/index.ts'),
+    import('../scan/filter.ts'),
+    import('../image/registry/credentials.ts'),
+  ]);
+  const signal = AbortSignal.timeout(s.timeoutMs);
+  const opts: InventoryOptions = {
+    cacheDir: s.cacheDir,
+    logger: ctx.logger,
+    // The CLI runs where its user is: a registry on localhost or the LAN is theirs to scan.
+    allowPrivateRegistries: true,
+    signal,
+    onProgress: (e) => bar.update({ ...e, phase: e.phase === 'layers' ? 'reading layers' : e.phase }),
+  };
+  if (s.platform) opts.platform = s.platform;
+  if (s.insecure) opts.insecure = s.insecure;
+  const registryConfig = s.registryConfig ?? defaultDockerConfigPath(ctx.env, homedir());
+  if (registryConfig) opts.registryConfig = registryConfig;
+  if (s.noCache) opts.noCache = true;
+  try {
+    return filterInventory(await scan.buildInventory(target, opts), s);
+  } catch (err) {
+    if (signal.aborted) throw new ScannerError('TIMEOUT', `${target}: gave up after ${s.timeout ?? '10m'} (--timeout)`, { cause: err });
+    throw err;
+  } finally {
+    bar.done();
+  }
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT } from '../helpers/paths.ts';
+import { registryAvailable, startRegistry } from '../helpers/registry.ts';
 
 const NODE = process.execPath;
 const MAIN = join(REPO_ROOT, 'src', 'main.ts');
@@ -182,6 +183,28 @@ describe('portcullis sbom', () => {
       const viaSbom = await cli(['--cache-dir', dbCache, 'scan', `sbom:${f}`, '--format', 'json']);
       assert.equal(viaSbom.code, 0, viaSbom.stderr);
       assert.deepEqual(key(viaSbom.stdout), key(direct.stdout), f);
+    }
+  });
+});
+
+describe('portcullis scan of a registry image behind auth', { skip: registryAvailable() ?? false }, () => {
+  it('uses $DOCKER_CONFIG/config.json without --registry-config, and fails with one line without it', async () => {
+    const reg = await startRegistry({ auth: 'token' });
+    try {
+      await reg.push(DEMO, 'demo/app:1', { layoutTag: 'latest' });
+      const dockerDir = mkdtempSync(join(work, 'docker-'));
+      reg.dockerConfig(dockerDir);
+      const dbCache = join(work, 'reg-db');
+      assert.equal((await cli(['--cache-dir', dbCache, 'db', 'import', join(REPO_ROOT, 'demo', 'advisories')])).code, 0);
+      const ok = await cli(['--cache-dir', dbCache, 'scan', `${reg.host}/demo/app:1`, '--format', 'json'], { env: { DOCKER_CONFIG: dockerDir, HOME: work } });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(rows(ok.stdout).length, 5);
+      const denied = await cli(['--cache-dir', dbCache, 'scan', `${reg.host}/demo/app:1`, '--no-cache'], { env: { DOCKER_CONFIG: join(work, 'no-docker-config'), HOME: work } });
+      assert.equal(denied.code, 1);
+      assert.match(denied.stderr, /^error: .*(401|unauthori[sz]ed|authentication)/im);
+      assert.equal(denied.stderr.trim().split('\n').length, 1, denied.stderr);
+    } finally {
+      await reg.stop();
     }
   });
 });

@@ -4,12 +4,11 @@
  * SBOM says it is incomplete); a target that cannot be read at all gives one error line and no file.
  */
 import { Option, type Command } from 'commander';
-import { ScannerError, UserError } from '../../shared/errors.ts';
+import { UserError } from '../../shared/errors.ts';
 import { VERSION } from '../../shared/version.ts';
-import type { InventoryOptions } from '../../scan/index.ts';
 import { writeOutput } from '../output.ts';
 import { progressBar } from '../progress.ts';
-import { addTargetOptions, renderOptions, settingsFor } from '../target-options.ts';
+import { addTargetOptions, readInventory, renderOptions, settingsFor } from '../target-options.ts';
 import type { RegisterCommand } from './index.ts';
 
 const FORMATS = ['cyclonedx', 'spdx-json', 'json', 'table'] as const;
@@ -31,29 +30,8 @@ export const register: RegisterCommand = (program, getCtx) => {
     const format = String(c.opts<{ format: string }>().format);
     if (!(FORMATS as readonly string[]).includes(format)) throw new UserError(`unknown --format "${format}" (use cyclonedx or spdx-json)`, { code: 'FLAG_INVALID' });
     if (target.startsWith('sbom:')) throw new UserError(`${target}: is already an SBOM (scan it with \`portcullis scan ${target}\`)`, { code: 'TARGET_INVALID' });
-    const [scan, { filterInventory }] = await Promise.all([import('../../scan/index.ts'), import('../../scan/filter.ts')]);
     const bar = progressBar(ctx.stderr, ctx.isTty && !ctx.quiet);
-    const signal = AbortSignal.timeout(s.timeoutMs);
-    const opts: InventoryOptions = {
-      cacheDir: s.cacheDir,
-      logger: ctx.logger,
-      allowPrivateRegistries: true,
-      signal,
-      onProgress: (e) => bar.update({ ...e, phase: e.phase === 'layers' ? 'reading layers' : e.phase }),
-    };
-    if (s.platform) opts.platform = s.platform;
-    if (s.insecure) opts.insecure = s.insecure;
-    if (s.registryConfig) opts.registryConfig = s.registryConfig;
-    if (s.noCache) opts.noCache = true;
-    let inventory;
-    try {
-      inventory = filterInventory(await scan.buildInventory(target, opts), s);
-    } catch (err) {
-      if (signal.aborted) throw new ScannerError('TIMEOUT', `${target}: gave up after ${s.timeout ?? '10m'} (--timeout)`, { cause: err });
-      throw err;
-    } finally {
-      bar.done();
-    }
+    const inventory = await readInventory(target, s, ctx, bar);
     if (!ctx.quiet) for (const n of inventory.notes) ctx.stderr.write(`warning: ${n}\n`);
     const { renderReport } = await import('../../report/index.ts');
     const report = { inventory, findings: [], createdAt: new Date().toISOString(), scannerVersion: VERSION };

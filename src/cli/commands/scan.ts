@@ -6,15 +6,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { ScanReport, Severity } from '../../domain/index.ts';
-import type { AdvisoryDb, InventoryOptions } from '../../scan/index.ts';
+import type { AdvisoryDb } from '../../scan/index.ts';
 import { isSeverity } from '../../domain/index.ts';
-import { ScannerError, UserError } from '../../shared/errors.ts';
+import { UserError } from '../../shared/errors.ts';
 import { VERSION } from '../../shared/version.ts';
 import { ExitCode, type CliContext } from '../context.ts';
 import { writeOutput } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import type { RegisterCommand } from './index.ts';
-import { addTargetOptions, renderOptions, settingsFor, type TargetSettings } from '../target-options.ts';
+import { addTargetOptions, readInventory, renderOptions, settingsFor, type TargetSettings } from '../target-options.ts';
 
 export const register: RegisterCommand = (program, getCtx) => {
   const cmd = program
@@ -58,35 +58,17 @@ export async function runScan(target: string, s: TargetSettings, ctx: CliContext
   const dbSource = s.dbSource ?? 'auto';
   if (!['auto', 'osv', 'trivy', 'merge'].includes(dbSource)) throw new UserError(`unknown --db-source "${dbSource}" (use auto, osv, trivy, merge)`, { code: 'FLAG_INVALID' });
 
-  const [{ loadIgnoreFile, applyIgnores }, { filterFindings, filterInventory }] = await Promise.all([import('../../scan/ignore.ts'), import('../../scan/filter.ts')]);
+  const [{ loadIgnoreFile, applyIgnores }, { filterFindings }] = await Promise.all([import('../../scan/ignore.ts'), import('../../scan/filter.ts')]);
   const ignorePath = s.ignorefile ?? defaultIgnoreFile(process.cwd());
   const ignores = ignorePath ? loadIgnoreFile(ignorePath, s.ignorefile !== undefined) : { rules: [], expired: [] };
 
   const scan = await import('../../scan/index.ts');
   const db = preset?.db ?? (await scan.openAdvisoryDb(s.cacheDir, dbSource as 'auto'));
   const bar = progressBar(ctx.stderr, ctx.isTty && !ctx.quiet);
-  const signal = AbortSignal.timeout(s.timeoutMs);
   let report: ScanReport;
   try {
-    const opts: InventoryOptions = {
-      cacheDir: s.cacheDir,
-      logger: ctx.logger,
-      allowPrivateRegistries: true,
-      signal,
-      onProgress: (e) => bar.update({ ...e, phase: e.phase === 'layers' ? 'reading layers' : e.phase }),
-    };
-    if (s.platform) opts.platform = s.platform;
-    if (s.insecure) opts.insecure = s.insecure;
-    if (s.registryConfig) opts.registryConfig = s.registryConfig;
-    if (s.noCache) opts.noCache = true;
-    let inventory;
-    try {
-      inventory = filterInventory(await scan.buildInventory(target, opts), s);
-      if (preset?.name) inventory.artifact.name = preset.name;
-    } catch (err) {
-      if (signal.aborted) throw new ScannerError('TIMEOUT', `${target}: gave up after ${s.timeout ?? '10m'} (--timeout)`, { cause: err });
-      throw err;
-    }
+    const inventory = await readInventory(target, s, ctx, bar);
+    if (preset?.name) inventory.artifact.name = preset.name;
     const matched = scan.matchInventory(inventory, db);
     inventory.notes.push(...matched.notes);
     const filtered = filterFindings(matched.findings, {
