@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import type { Decision, ImageVerdict, Policy } from '../domain/policy.ts';
-import { isDigest } from '../image/index.ts';
+import { isDigest } from '../image/reference.ts';
 import { breakGlassAnnotation, combine, noImageDecision } from '../policy/index.ts';
 import { checkEnvelope } from './image-review.ts';
 import { decideImages } from './lookup.ts';

@@ -3,30 +3,10 @@
  * worker pool, backends). admission/ never does I/O itself: it asks an `ImageLookup` for each image
  * that passed the pre-scan checks, with a deadline.
  */
-import type { Finding } from '../domain/finding.ts';
 import { ScannerError } from '../shared/errors.ts';
 
-/** What the server knows about one image at the moment it must answer. */
-export type ImageCheck =
-  | { state: 'scanned'; image: string; digest: string; findings: Finding[]; fromCache: boolean }
-  /** The scan did not finish before the deadline (it keeps running; a retry is answered from the cache). */
-  | { state: 'pending'; image: string; digest?: string; reason: string }
-  /** Registry or scanner failure. `code` is a stable ScannerError code (bounded), `reason` is safe to show. */
-  | { state: 'error'; image: string; digest?: string; code: string; reason: string };
-
-export interface LookupContext {
-  namespace?: string;
-  /** Epoch ms by which the lookup must resolve (answer 'pending' rather than overrun it). */
-  deadline: number;
-  /** Aborted when the request is abandoned; the lookup may keep its scan running for the cache. */
-  signal?: AbortSignal;
-}
-
-/**
- * Image as written in the pod → its check. Must not reject; if it does, or does not resolve by the
- * deadline, admission/ treats it as error / pending respectively.
- */
-export type ImageLookup = (image: string, ctx: LookupContext) => Promise<ImageCheck>;
+/** The lookup port's types live in domain/ so policy/ can use them too. */
+export type { ImageCheck, ImageLookup, LookupContext } from '../domain/policy.ts';
 
 /**
  * A request the webhook cannot read (wrong apiVersion/kind, missing uid, wrong JSON types). The server

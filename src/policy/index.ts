@@ -21,8 +21,8 @@ import type {
   PolicyException,
   VerdictCode,
 } from '../domain/policy.ts';
-import type { ImageCheck } from '../admission/types.ts';
-import type { ImageRef } from '../image/index.ts';
+import type { ImageCheck } from '../domain/policy.ts';
+import type { ImageRef } from '../image/reference.ts';
 import { anyGlob, checkImageReference, displayImage, imageForms, imageMatches, registryEntryMatches } from './match.ts';
 import {
   MAX_ANNOTATION_VALUE,

@@ -2,7 +2,7 @@
  * Matching helpers for the policy: globs on images and namespaces, registry list entries, image
  * reference checks. Pure; compiled globs are memoised in a bounded map.
  */
-import { familiarReference, formatReference, parseReference, type ImageRef } from '../image/index.ts';
+import { familiarReference, formatReference, parseReference, type ImageRef } from '../image/reference.ts';
 
 const GLOB_CACHE_MAX = 4096;
 const globCache = new Map<string, RegExp>();

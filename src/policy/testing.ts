@@ -1,6 +1,6 @@
 /** Test helpers: findings and lookups shaped exactly as the scanner produces them. Not used by production code. */
 import type { Finding, Severity } from '../domain/index.ts';
-import type { ImageCheck, ImageLookup } from '../admission/types.ts';
+import type { ImageCheck, ImageLookup } from '../domain/policy.ts';
 
 export function finding(id: string, severity: Severity, pkg: string, installed: string, fixed?: string, aliases: string[] = []): Finding {
   const f: Finding = {
