@@ -4,9 +4,16 @@
  * counts as '-'); qualifiers alpha(a) < beta(b) < milestone(m) < rc(cr) < snapshot < ""(ga, final,
  * release) < sp < unknown qualifiers (alphabetical) ; '.qualifier' < '-qualifier' < '-number' <
  * '.number'; trailing null values (0, "", final, ga) trimmed before each '-'. Case-insensitive.
- * A '.'-separated piece that is only a qualifier reads as '-qualifier' ('2.0.alpha' = '2-alpha', as
- * Maven's ComparableVersion does); a qualifier glued to digits after '.' ('.RC1') keeps the '.'
- * order that osv-scanner uses. Every string is a valid Maven version.
+ *
+ * Two sources disagree on a qualifier after '.', and we follow both where they can agree:
+ * - current Maven (ComparableVersionTest, MNG-7644/7714): '2.0.alpha' = '2-alpha', '1.0.0.X1' <
+ *   '1.0.0-X2', '1.0.final-redhat' < '1.0-sp1-redhat';
+ * - the osv-scanner order of real advisory versions ('1.5.9.RC1' < '1.5.9-RC0', '.qualifier' before
+ *   '-qualifier').
+ * So: a '.'-piece that is only a qualifier reads as '-qualifier'; null values are trimmed before a
+ * '.qualifier' as before a '-' (so '1.0.0.RC1' and '1-RC2' line up); '.final'/'.ga'/'.release' in the
+ * middle of a version is kept (equal to padding, but it still separates what follows). Every string
+ * is a valid Maven version.
  */
 import { compareDigits, sign, type Comparator } from './types.ts';
 
@@ -14,6 +21,8 @@ interface Token {
   prefix: string;
   value: string;
   isNull: boolean;
+  /** '.final', '.ga' or '.release' (value ''): trimmed only at the very end. */
+  release?: boolean;
 }
 
 const KEYWORDS = ['alpha', 'beta', 'milestone', 'rc', 'snapshot', '', 'sp'];
@@ -43,7 +52,8 @@ function tokenLess(v: Token, w: Token): boolean {
 }
 
 function nullToken(other: Token): Token {
-  if (other.prefix === '.') return { prefix: '.', value: other.value === 'sp' ? '' : '0', isNull: true };
+  // '.sp' and a kept '.final' are measured against "" (the release), other '.' tokens against 0
+  if (other.prefix === '.') return { prefix: '.', value: other.value === 'sp' || other.value === '' ? '' : '0', isNull: true };
   return { prefix: '-', value: '', isNull: true };
 }
 
@@ -61,6 +71,11 @@ function normalise(raw: string, last: boolean): string {
   return cur;
 }
 
+/** Where trimming restarts: a '-' token or a '.qualifier' (Maven treats '.X' as '-X'). */
+function startsGroup(t: Token): boolean {
+  return t.prefix === '-' || (t.prefix === '.' && !NUM.test(t.value));
+}
+
 export function parseMaven(str: string): Token[] {
   const tokens: Token[] = [];
   const parts = str.trim().split(/([-.])/);
@@ -73,19 +88,19 @@ export function parseMaven(str: string): Token[] {
       const value = normalise(c, j === chunks.length - 1);
       // '.qualifier' as a whole piece reads as '-qualifier' (Maven: '2.0.alpha' = '2-alpha')
       const p = prefix === '.' && chunks.length === 1 && value !== '' && !NUM.test(value) ? '-' : prefix;
-      tokens.push({ prefix: p, value, isNull: false });
+      tokens.push({ prefix: p, value, isNull: false, release: p === '.' && value === '' && c !== '' });
     });
   }
-  // trim trailing null values, then again before each remaining '-'
+  // trim trailing null values, then again before each remaining '-' or '.qualifier'
   let i = tokens.length - 1;
   while (i > 0) {
     const t = tokens[i]!;
-    if (t.value === '0' || t.value === '') {
+    if ((t.value === '0' || t.value === '') && !(t.release === true && i < tokens.length - 1)) {
       tokens.splice(i, 1);
       i--;
       continue;
     }
-    while (i >= 0 && tokens[i]!.prefix !== '-') i--;
+    while (i >= 0 && !startsGroup(tokens[i]!)) i--;
     i--;
   }
   return tokens;
