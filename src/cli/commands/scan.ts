@@ -80,7 +80,8 @@ export async function runScan(target: string, s: TargetSettings, ctx: CliContext
     if (filtered.ignored.length) ctx.logger.info({ ignored: filtered.ignored.length }, 'findings ignored by the ignore file');
     report = { inventory, findings: filtered.findings, db: db.info, createdAt: new Date().toISOString(), scannerVersion: VERSION };
     bar.done();
-    const notes = [...inventory.notes, ...ignores.expired.map((r) => `ignore rule ${r.origin} (${r.id ?? r.packageName ?? 'purl'}) expired on ${r.expires ?? '?'} and was not applied`)];
+    const stale = staleDbNote(db.info, new Date());
+    const notes = [...inventory.notes, ...(stale ? [stale] : []), ...ignores.expired.map((r) => `ignore rule ${r.origin} (${r.id ?? r.packageName ?? 'purl'}) expired on ${r.expires ?? '?'} and was not applied`)];
     if (!ctx.quiet) for (const n of notes) ctx.stderr.write(`warning: ${n}\n`);
   } finally {
     bar.done();
@@ -90,6 +91,16 @@ export async function runScan(target: string, s: TargetSettings, ctx: CliContext
   if (s.exitCode && report.findings.length > 0) {
     throw new ExitCode(s.exitCode);
   }
+}
+
+/** Advisories older than a week miss what was published since: say so (Trivy does too). */
+export function staleDbNote(info: AdvisoryDb['info'], now: Date): string | undefined {
+  const at = Date.parse(info.updatedAt ?? info.builtAt ?? '');
+  if (!Number.isFinite(at) || info.source.startsWith('demo')) return undefined;
+  const days = Math.floor((now.getTime() - at) / 86_400_000);
+  if (days < 7) return undefined;
+  const how = info.source === 'trivy' ? '`portcullis db update --source trivy`' : '`portcullis db update`';
+  return `the ${info.source} advisory DB was last updated ${days} days ago: newer vulnerabilities are missing (run ${how})`;
 }
 
 async function render(report: ScanReport, format: Format, s: TargetSettings, ctx: CliContext): Promise<void> {
