@@ -1,6 +1,7 @@
 /**
- * apk installed database (`lib/apk/db/installed`): one stanza per package, `X:value` lines,
- * stanzas separated by blank lines. https://wiki.alpinelinux.org/wiki/Apk_spec
+ * apk installed database (`lib/apk/db/installed`, or `usr/lib/apk/db/installed` on merged-/usr
+ * images such as Wolfi and Chainguard when no `lib` symlink leads there): one stanza per package,
+ * `X:value` lines, stanzas separated by blank lines. https://wiki.alpinelinux.org/wiki/Apk_spec
  */
 import type { OsInfo, Package } from '../../domain/index.ts';
 import type { Cataloger } from '../types.ts';
@@ -8,6 +9,9 @@ import { splitLicenses } from '../os/licenses.ts';
 import { distroQualifier, makePurl, purlNamespace } from '../os/purl.ts';
 
 export const APK_DB = 'lib/apk/db/installed';
+/** Both places apk keeps its database; the first wins where the same package is in both. */
+export const APK_DBS = [APK_DB, 'usr/lib/apk/db/installed'] as const;
+const APK_DB_SET = new Set<string>(APK_DBS);
 
 export interface ApkRecord {
   name: string;
@@ -18,12 +22,19 @@ export interface ApkRecord {
   maintainer?: string;
 }
 
-/** Parse the database text. Stanzas without P: or V: are skipped (as apk and Trivy do). */
+/**
+ * Parse the database text. Stanzas without P: or V: are skipped (as apk and Trivy do); a package
+ * listed twice is reported once, its first stanza (Trivy's uniquePkgs).
+ */
 export function parseApkInstalled(text: string): ApkRecord[] {
   const out: ApkRecord[] = [];
   let cur: Partial<ApkRecord> = {};
+  const seen = new Set<string>();
   const flush = (): void => {
-    if (cur.name && cur.version) out.push(cur as ApkRecord);
+    if (cur.name && cur.version && !seen.has(cur.name)) {
+      seen.add(cur.name);
+      out.push(cur as ApkRecord);
+    }
     cur = {};
   };
   for (const raw of text.split('\n')) {
@@ -60,7 +71,7 @@ export function parseApkInstalled(text: string): ApkRecord[] {
   return out;
 }
 
-export function toApkPackage(r: ApkRecord, os: OsInfo | undefined, layer: string | undefined): Package {
+export function toApkPackage(r: ApkRecord, os: OsInfo | undefined, layer: string | undefined, path: string = APK_DB): Package {
   const pkg: Package = {
     type: 'apk',
     name: r.name,
@@ -69,7 +80,7 @@ export function toApkPackage(r: ApkRecord, os: OsInfo | undefined, layer: string
       arch: r.arch,
       distro: distroQualifier(os, 'apk'),
     }),
-    locations: [layer ? { path: APK_DB, layer } : { path: APK_DB }],
+    locations: [layer ? { path, layer } : { path }],
   };
   if (r.origin) pkg.source = { name: r.origin, version: r.version };
   if (r.arch) pkg.arch = r.arch;
@@ -81,14 +92,26 @@ export function toApkPackage(r: ApkRecord, os: OsInfo | undefined, layer: string
 
 export const apkCataloger: Cataloger = {
   id: 'apk',
-  version: 1,
+  version: 2, // 2: usr/lib/apk/db/installed, duplicate stanzas folded, 'MPL 2.0' licenses
   kind: 'os',
   types: ['apk'],
-  wants: (f) => f.path === APK_DB,
+  wants: (f) => APK_DB_SET.has(f.path),
   maxFileSize: 64 * 1024 * 1024,
   catalog(fs, ctx) {
-    const f = fs.get(APK_DB);
-    if (!f) return [];
-    return parseApkInstalled(f.content.toString('utf8')).map((r) => toApkPackage(r, ctx.os, f.layer));
+    const out: Package[] = [];
+    const seen = new Set<string>();
+    const done = new Set<Buffer>();
+    for (const path of APK_DBS) {
+      const f = fs.get(path);
+      // the same file reached through the lib → usr/lib symlink is read once
+      if (!f || done.has(f.content)) continue;
+      done.add(f.content);
+      for (const r of parseApkInstalled(f.content.toString('utf8'))) {
+        if (seen.has(r.name)) continue;
+        seen.add(r.name);
+        out.push(toApkPackage(r, ctx.os, f.layer, f.path));
+      }
+    }
+    return out;
   },
 };

@@ -40,22 +40,55 @@ export function normalizeLicense(name: string): string {
   return MAP[name.toUpperCase()] ?? name;
 }
 
+/** A bare version number ('2.0', '2.1+'): apk writes 'MPL 2.0' for MPL-2.0. */
+const VERSION_TOKEN = /^\d+(?:\.\d+)*\+?$/;
+
+/** 'MPL' + '2.0' → 'MPL-2.0' (as 'MPL 2.0' or 'MPL2.0' normalise), else the two words joined. */
+function withVersion(name: string, version: string): string {
+  for (const candidate of [`${name} ${version}`, `${name}${version}`, `${name}-${version}`]) {
+    const n = normalizeLicense(candidate);
+    if (n !== candidate) return n;
+  }
+  return `${name} ${version}`;
+}
+
 /**
  * Split a license field ('MIT BSD GPL2+', '( Apache-2.0 OR MIT ) AND MPL-2.0') into normalised
- * names, dropping operators and parentheses; 'X WITH Y' stays one entry.
+ * names, dropping operators and parentheses; 'X WITH Y' stays one entry, and a bare version
+ * number belongs to the name before it ('MPL 2.0 GPL2+' → MPL-2.0, GPL-2.0-or-later, as Trivy's
+ * apk analyzer reads it).
  */
 export function splitLicenses(field: string): string[] {
   const tokens = field.replaceAll('(', ' ').replaceAll(')', ' ').split(/\s+/).filter(Boolean);
-  const out: string[] = [];
+  const raw: string[] = [];
+  let prevWasName = false;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] ?? '';
     const up = t.toUpperCase();
-    if (up === 'AND' || up === 'OR') continue;
-    if (up === 'WITH' && out.length && tokens[i + 1]) {
-      out[out.length - 1] = `${out[out.length - 1]} WITH ${tokens[++i]}`;
+    if (up === 'AND' || up === 'OR') {
+      prevWasName = false;
       continue;
     }
-    out.push(normalizeLicense(t));
+    if (up === 'WITH' && raw.length && tokens[i + 1]) {
+      raw[raw.length - 1] = `${raw[raw.length - 1]} WITH ${tokens[++i]}`;
+      prevWasName = false;
+      continue;
+    }
+    if (prevWasName && VERSION_TOKEN.test(t)) {
+      raw[raw.length - 1] = `\0${raw[raw.length - 1]}\0${t}`;
+      prevWasName = false;
+      continue;
+    }
+    raw.push(t);
+    prevWasName = !VERSION_TOKEN.test(t);
   }
+  const out = raw.map((r) => {
+    if (!r.startsWith('\0')) {
+      const w = r.indexOf(' WITH ');
+      return w < 0 ? normalizeLicense(r) : `${normalizeLicense(r.slice(0, w))}${r.slice(w)}`;
+    }
+    const [, name = '', version = ''] = r.split('\0');
+    return withVersion(name, version);
+  });
   return [...new Set(out)];
 }

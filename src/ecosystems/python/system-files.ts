@@ -18,7 +18,7 @@ import { rpmOwnedFiles } from './rpm-files.ts';
 
 export const DPKG_INFO_DIR = 'var/lib/dpkg/info';
 const DPKG_INFO = `${DPKG_INFO_DIR}/`;
-const APK_DB = 'lib/apk/db/installed';
+const APK_DBS = ['lib/apk/db/installed', 'usr/lib/apk/db/installed'] as const;
 
 /** Trivy's hard-coded system files (distroless removes dpkg's .list files). */
 const DEFAULT_SYSTEM_FILES = [
@@ -75,8 +75,8 @@ function collect(fs: ReadonlyFs): SystemFiles {
       if (line.length > 1 && line[0] === '/') owned.add(line.slice(1));
     }
   }
-  const apk = fs.get(APK_DB);
-  if (apk) {
+  for (const apk of APK_DBS.map((p) => fs.get(p))) {
+    if (!apk) continue;
     let dir = '';
     for (const line of apk.content.toString('utf8').split('\n')) {
       if (line.startsWith('F:')) dir = line.slice(2).replace(/^\/+|\/+$/g, '');
