@@ -19,6 +19,7 @@ export const TAG = {
 } as const;
 
 const TYPE_INT32 = 4;
+const NONE = '(none)';
 const TYPE_STRING = 6;
 const TYPE_STRING_ARRAY = 8;
 const TYPE_I18NSTRING = 9;
@@ -119,7 +120,9 @@ export function parseRpmHeader(blob: Uint8Array): RpmHeaderInfo {
   ];
   for (const [key, tag] of optional) {
     const v = str(tag);
-    if (v !== undefined && v !== '') (info as unknown as Record<string, string>)[key] = v;
+    // rpm stores '(none)' for a missing SOURCERPM/VENDOR (imported gpg-pubkey headers); go-rpmdb
+    // and Trivy read that as absent
+    if (v !== undefined && v !== '' && v !== NONE) (info as unknown as Record<string, string>)[key] = v;
   }
   return info;
 }
