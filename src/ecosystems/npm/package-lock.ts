@@ -2,7 +2,8 @@
  * package-lock.json, lockfile versions 1 (`dependencies` tree), 2 and 3 (`packages` keyed by
  * install path). Packages are folded by name@version the way Trivy folds them: dev only when every
  * copy is dev, direct when any copy is a root dependency. v1 carries no root information, so its
- * relationship is 'unknown'. Workspace links (`"link": true`) are resolved to their targets.
+ * relationship is 'unknown'. Workspace links (`"link": true`) are resolved to their targets; a
+ * workspace package is listed even without a version (as Trivy lists it, version '').
  */
 
 export interface LockPackage {
@@ -26,6 +27,8 @@ interface V2Entry {
   resolved: string;
   deps: string[];
   workspaces?: string[];
+  /** A workspace folder moved under its node_modules link path. */
+  workspace?: boolean;
 }
 
 function v2Entry(v: unknown): V2Entry | undefined {
@@ -73,7 +76,9 @@ function resolveLinks(packages: Map<string, V2Entry>): void {
     for (const [linkPath, link] of links) {
       if (!p.startsWith(link.resolved)) continue;
       packages.delete(p);
-      packages.set(p.replace(link.resolved, linkPath), { ...e, resolved: e.resolved || link.resolved });
+      const moved: V2Entry = { ...e, resolved: e.resolved || link.resolved };
+      if (p === link.resolved) moved.workspace = true;
+      packages.set(p.replace(link.resolved, linkPath), moved);
       if (workspaces.some((w) => globMatch(w, p))) root.deps.push(nameFromPath(linkPath));
       break;
     }
@@ -108,7 +113,8 @@ function parseV2(raw: Record<string, unknown>): LockPackage[] {
   for (const [p, e] of packages) {
     if (!p.startsWith('node_modules')) continue;
     const name = e.name || nameFromPath(p);
-    if (!name || !e.version) continue;
+    // A workspace package without a version is still one (Trivy lists it with an empty version)
+    if (!name || (!e.version && !e.workspace)) continue;
     fold(out, { name, version: e.version, dev: e.dev, relationship: direct.has(p) ? 'direct' : 'indirect' });
   }
   return [...out.values()];
