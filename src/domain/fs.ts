@@ -38,6 +38,20 @@ export interface FileHeader {
   mode: number;
 }
 
+/**
+ * A cataloger's streaming condenser for one file (see Cataloger.condenseStream): the walker pushes
+ * the file's bytes in order and never holds the whole file. `push` returns 'drop' when the file is
+ * not wanted after all (no more pushes, no `end`), 'done' when it has all it needs (no more pushes;
+ * `end` follows), 'whole' when it cannot work in one forward pass and needs the whole file in one
+ * buffer (the walker reads it again and calls the buffered `condense`). A pushed chunk is valid only
+ * during the call: copy what you keep.
+ */
+export interface CondenseSink {
+  push(chunk: Buffer): void | 'drop' | 'done' | 'whole';
+  /** The condensed content; undefined drops the file; 'whole' as from push. */
+  end(): Buffer | undefined | 'whole';
+}
+
 /** A simple in-memory ReadonlyFs, used by sources and tests. */
 export class MemoryFs implements ReadonlyFs {
   readonly #files = new Map<string, FsFile>();

@@ -2,7 +2,7 @@
  * The cataloger and OS detector tables (one line per module), the combined file selector the layer
  * walker uses, and `catalogFs`, which runs everything over a collected filesystem.
  */
-import type { ArtifactType, FileHeader, OsInfo, Package, ReadonlyFs } from '../domain/index.ts';
+import type { ArtifactType, CondenseSink, FileHeader, OsInfo, Package, ReadonlyFs } from '../domain/index.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Cataloger, CatalogContext, OsDetector } from './types.ts';
@@ -51,8 +51,12 @@ export interface FileSelector {
   /** Changes whenever a cataloger or detector changes: part of the layer cache key. */
   key: string;
   wants(f: FileHeader): boolean;
+  /** Does anyone want this path when it is a link (see Cataloger.followsLinks)? */
+  wantsLinked?(f: FileHeader): boolean;
   /** Shrink a file right after reading it (see Cataloger.condense); undefined drops it. */
   condense?(path: string, content: Buffer): Buffer | undefined;
+  /** Condense while the file streams (see Cataloger.condenseStream); undefined = read it whole for `condense`. */
+  condenseStream?(path: string, header: FileHeader): CondenseSink | undefined;
   /** Largest size to read for this path (bytes). */
   maxFileSize(path: string): number;
 }
@@ -64,11 +68,17 @@ export function fileSelector(
 ): FileSelector {
   const key = [...cats.map((c) => `${c.id}@${c.version}`), ...detectors.map((d) => `os:${d.id}${d.version ? `@${d.version}` : ''}`)].join(',');
   const condensers = cats.filter((c) => c.condense);
+  const linkers = cats.filter((c) => c.followsLinks !== false);
   const sel: FileSelector = {
     key,
     wants(f) {
       for (const d of detectors) if (d.wants(f)) return true;
       for (const c of cats) if (c.wants(f)) return true;
+      return false;
+    },
+    wantsLinked(f) {
+      for (const d of detectors) if (d.wants(f)) return true;
+      for (const c of linkers) if (c.wants(f)) return true;
       return false;
     },
     maxFileSize(path) {
@@ -92,6 +102,18 @@ export function fileSelector(
         first ??= c;
       }
       return first?.condense ? first.condense(path, content) : content;
+    };
+    // The same choice as condense: a streaming condenser only where `condense` would be the first's.
+    if (cats.some((c) => c.condenseStream)) sel.condenseStream = (path, header) => {
+      const h: FileHeader = { path, size: 0, mode: 0o100644 };
+      for (const d of detectors) if (d.wants(h)) return undefined;
+      let first: Cataloger | undefined;
+      for (const c of cats) {
+        if (!c.wants(h)) continue;
+        if (!c.condense) return undefined;
+        first ??= c;
+      }
+      return first?.condenseStream?.(path, header);
     };
   }
   return sel;

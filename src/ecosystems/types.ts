@@ -1,4 +1,4 @@
-import type { ArtifactType, FileHeader, OsInfo, Package, PackageType, ReadonlyFs } from '../domain/index.ts';
+import type { ArtifactType, CondenseSink, FileHeader, OsInfo, Package, PackageType, ReadonlyFs } from '../domain/index.ts';
 
 /**
  * One package format (apk, dpkg, rpm, npm, python, go binaries …). A cataloger declares which files
@@ -21,6 +21,19 @@ export interface Cataloger {
    * layer cache and memory hold only what `catalog` needs. Return undefined to drop the file.
    */
   condense?(path: string, content: Buffer): Buffer | undefined;
+  /**
+   * Optional, with `condense`: condense a wanted file while it streams, so it is never held whole
+   * (a 50 MB executable → its build info). `header` is the file's real path, size and mode. Return
+   * undefined to have this file read whole and passed to `condense` instead. The result must be
+   * what `condense` makes of the whole file (the sink may ask for it with 'whole').
+   */
+  condenseStream?(path: string, header: FileHeader): CondenseSink | undefined;
+  /**
+   * False when the cataloger reports files at their real paths only, never under a symlink or
+   * hard link (Go binaries: Trivy skips links): the walker then never reads a link's target just for
+   * it. Default true (an OS release file behind a link must be followed).
+   */
+  followsLinks?: boolean;
   /** Largest file it wants in bytes (default: the walker's global cap). */
   maxFileSize?: number;
   catalog(fs: ReadonlyFs, ctx: CatalogContext): Promise<Package[]> | Package[];
