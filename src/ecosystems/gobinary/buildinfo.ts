@@ -10,6 +10,9 @@
  *     which are translated to file offsets through the program headers / sections.
  * The module info is `path`, `mod`, `dep`, `=>` (replacement of the line above) and `build`
  * lines framed by 16-byte sentinels. Every offset comes from the file and is bounds-checked.
+ *
+ * The reader works on `FileBytes`: a whole file in memory, or the few ranges a forward pass over the
+ * file kept (buildinfo-stream.ts), which throws `NotHeld` when asked for bytes it did not keep.
  */
 
 export interface GoModule {
@@ -36,37 +39,81 @@ const SEARCH_WINDOW = 64 * 1024;
 /** Largest version / module info string read (a Kubernetes binary's is ~40 KiB). */
 const MAX_STRING = 4 * 1024 * 1024;
 
+export const GO_MAGIC = MAGIC;
+export const GO_HEADER_SIZE = HEADER_SIZE;
+export const GO_MAX_STRING = MAX_STRING;
+
+/** Thrown by a partial FileBytes asked for bytes it does not hold: the caller needs the whole file. */
+export class NotHeld extends Error {
+  constructor() {
+    super('bytes not held');
+  }
+}
+
+/** The bytes of one file, whole or in part. */
+export interface FileBytes {
+  /** The file's length. */
+  readonly length: number;
+  /**
+   * Bytes [off, off+n), already clipped to the file by the caller. A partial view throws NotHeld
+   * unless it holds them all; with `lenient` it returns the bytes it holds from `off` (at most n).
+   */
+  slice(off: number, n: number, lenient?: boolean): Buffer;
+  /** Offset of the first MAGIC lying wholly inside [from, end), or -1. */
+  magic(from: number, end: number): number;
+}
+
+export function wholeFile(buf: Buffer): FileBytes {
+  return {
+    length: buf.length,
+    slice: (off, n) => buf.subarray(off, off + n),
+    magic: (from, end) => (from >= end ? -1 : buf.subarray(0, end).indexOf(MAGIC, from)),
+  };
+}
+
 /** A view of an executable: where its data starts and how to read memory at an address. */
-interface Exe {
+export interface Exe {
   dataStart(): number | undefined;
-  readData(addr: number, size: number): Buffer | undefined;
+  /** Memory at `addr`, clipped to its segment and the file; `lenient` as FileBytes.slice. */
+  readData(addr: number, size: number, lenient?: boolean): Buffer | undefined;
+  /** The file offset of `addr` and how many bytes of its segment follow it in the file. */
+  locate(addr: number): { off: number; avail: number } | undefined;
 }
 
 class Reader {
-  readonly buf: Buffer;
+  readonly f: FileBytes;
   readonly le: boolean;
-  constructor(buf: Buffer, le: boolean) {
-    this.buf = buf;
+  constructor(f: FileBytes, le: boolean) {
+    this.f = f;
     this.le = le;
   }
   ok(off: number, n: number): boolean {
-    return Number.isSafeInteger(off) && off >= 0 && off + n <= this.buf.length;
+    return Number.isSafeInteger(off) && off >= 0 && off + n <= this.f.length;
+  }
+  u8(off: number): number | undefined {
+    return this.ok(off, 1) ? this.f.slice(off, 1)[0] : undefined;
   }
   u16(off: number): number | undefined {
-    return this.ok(off, 2) ? (this.le ? this.buf.readUInt16LE(off) : this.buf.readUInt16BE(off)) : undefined;
+    if (!this.ok(off, 2)) return undefined;
+    const b = this.f.slice(off, 2);
+    return this.le ? b.readUInt16LE(0) : b.readUInt16BE(0);
   }
   u32(off: number): number | undefined {
-    return this.ok(off, 4) ? (this.le ? this.buf.readUInt32LE(off) : this.buf.readUInt32BE(off)) : undefined;
+    if (!this.ok(off, 4)) return undefined;
+    const b = this.f.slice(off, 4);
+    return this.le ? b.readUInt32LE(0) : b.readUInt32BE(0);
   }
   u64(off: number): number | undefined {
     if (!this.ok(off, 8)) return undefined;
-    const v = this.le ? this.buf.readBigUInt64LE(off) : this.buf.readBigUInt64BE(off);
+    const b = this.f.slice(off, 8);
+    const v = this.le ? b.readBigUInt64LE(0) : b.readBigUInt64BE(0);
     return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : undefined;
   }
   /** Bytes [off, off+n) of the file, clipped to the file. */
-  slice(off: number, n: number): Buffer | undefined {
-    if (!Number.isSafeInteger(off) || off < 0 || off >= this.buf.length || n < 0) return undefined;
-    return this.buf.subarray(off, Math.min(this.buf.length, off + n));
+  slice(off: number, n: number, lenient = false): Buffer | undefined {
+    if (!Number.isSafeInteger(off) || off < 0 || off >= this.f.length || n < 0) return undefined;
+    const len = Math.min(n, this.f.length - off);
+    return len === 0 ? Buffer.alloc(0) : this.f.slice(off, len, lenient);
   }
 }
 
@@ -77,27 +124,32 @@ interface Segment {
   offset: number;
 }
 
-/** memory read through file-backed segments: the first segment holding `addr`. */
-function readSegments(r: Reader, segs: Segment[], addr: number, size: number): Buffer | undefined {
+/** The first file-backed segment holding `addr`: its file offset and the segment bytes from there. */
+function locateIn(segs: Segment[], addr: number): { off: number; avail: number } | undefined {
   for (const s of segs) {
-    if (s.filesz > 0 && s.addr <= addr && addr <= s.addr + s.filesz - 1) {
-      const n = Math.min(size, s.addr + s.filesz - addr);
-      return r.slice(s.offset + (addr - s.addr), n);
-    }
+    if (s.filesz > 0 && s.addr <= addr && addr <= s.addr + s.filesz - 1) return { off: s.offset + (addr - s.addr), avail: s.addr + s.filesz - addr };
   }
   return undefined;
+}
+
+/** memory read through file-backed segments: the first segment holding `addr`. */
+function readSegments(r: Reader, segs: Segment[], addr: number, size: number, lenient?: boolean): Buffer | undefined {
+  const at = locateIn(segs, addr);
+  return at ? r.slice(at.off, Math.min(size, at.avail), lenient) : undefined;
 }
 
 const PT_LOAD = 1;
 const PF_X = 1;
 const PF_W = 2;
 
-function elfExe(buf: Buffer): Exe | undefined {
-  if (buf.length < 52 || buf[0] !== 0x7f || buf[1] !== 0x45 || buf[2] !== 0x4c || buf[3] !== 0x46) return undefined;
+function elfExe(f: FileBytes): Exe | undefined {
+  if (f.length < 52) return undefined;
+  const buf = f.slice(0, 6);
+  if (buf[0] !== 0x7f || buf[1] !== 0x45 || buf[2] !== 0x4c || buf[3] !== 0x46) return undefined;
   const is64 = buf[4] === 2;
   if (!is64 && buf[4] !== 1) return undefined;
   if (buf[5] !== 1 && buf[5] !== 2) return undefined;
-  const r = new Reader(buf, buf[5] === 1);
+  const r = new Reader(f, buf[5] === 1);
   const word = (off: number): number | undefined => (is64 ? r.u64(off) : r.u32(off));
   const phoff = word(is64 ? 0x20 : 0x1c);
   const shoff = word(is64 ? 0x28 : 0x20);
@@ -142,13 +194,16 @@ function elfExe(buf: Buffer): Exe | undefined {
       for (const p of segs) if ((p.flags & (PF_X | PF_W)) === PF_W) return p.addr;
       return undefined;
     },
-    readData: (addr, size) => readSegments(r, segs, addr, size),
+    readData: (addr, size, lenient) => readSegments(r, segs, addr, size, lenient),
+    locate: (addr) => locateIn(segs, addr),
   };
 }
 
-function peExe(buf: Buffer): Exe | undefined {
-  if (buf.length < 0x40 || buf[0] !== 0x4d || buf[1] !== 0x5a) return undefined;
-  const r = new Reader(buf, true);
+function peExe(f: FileBytes): Exe | undefined {
+  if (f.length < 0x40) return undefined;
+  const buf = f.slice(0, 2);
+  if (buf[0] !== 0x4d || buf[1] !== 0x5a) return undefined;
+  const r = new Reader(f, true);
   const pe = r.u32(0x3c);
   if (pe === undefined || r.u32(pe) !== 0x00004550) return undefined;
   const nsect = r.u16(pe + 6) ?? 0;
@@ -174,22 +229,23 @@ function peExe(buf: Buffer): Exe | undefined {
       for (const s of sects) if (s.addr !== 0 && s.filesz !== 0 && (s.chars & ~ALIGN_32) >>> 0 === DATA >>> 0) return s.addr + imageBase;
       return undefined;
     },
-    readData: (addr, size) => readSegments(r, sects, addr - imageBase, size),
+    readData: (addr, size, lenient) => readSegments(r, sects, addr - imageBase, size, lenient),
+    locate: (addr) => locateIn(sects, addr - imageBase),
   };
 }
 
 const LC_SEGMENT = 0x1;
 const LC_SEGMENT_64 = 0x19;
 
-function machoExe(buf: Buffer): Exe | undefined {
-  if (buf.length < 28) return undefined;
-  const m = buf.readUInt32BE(0);
+function machoExe(f: FileBytes): Exe | undefined {
+  if (f.length < 28) return undefined;
+  const m = f.slice(0, 4).readUInt32BE(0);
   let le: boolean;
   let is64: boolean;
   if (m === 0xfeedface || m === 0xfeedfacf) [le, is64] = [false, m === 0xfeedfacf];
   else if (m === 0xcefaedfe || m === 0xcffaedfe) [le, is64] = [true, m === 0xcffaedfe];
   else return undefined;
-  const r = new Reader(buf, le);
+  const r = new Reader(f, le);
   const word = (off: number): number | undefined => (is64 ? r.u64(off) : r.u32(off));
   const ncmds = r.u32(16) ?? 0;
   let off = is64 ? 32 : 28;
@@ -228,12 +284,13 @@ function machoExe(buf: Buffer): Exe | undefined {
       for (const s of segs) if (s.addr !== 0 && s.filesz !== 0 && s.prot === RW && s.maxprot === RW) return s.addr;
       return undefined;
     },
-    readData: (addr, size) => readSegments(r, segs, addr, size),
+    readData: (addr, size, lenient) => readSegments(r, segs, addr, size, lenient),
+    locate: (addr) => locateIn(segs, addr),
   };
 }
 
-export function openExe(buf: Buffer): Exe | undefined {
-  return elfExe(buf) ?? peExe(buf) ?? machoExe(buf);
+export function openExe(f: FileBytes): Exe | undefined {
+  return elfExe(f) ?? peExe(f) ?? machoExe(f);
 }
 
 /** Is this buffer an executable format we read (cheap header test)? */
@@ -245,7 +302,7 @@ export function isExecutableFormat(buf: Buffer): boolean {
   return m === 0xfeedface || m === 0xfeedfacf || m === 0xcefaedfe || m === 0xcffaedfe;
 }
 
-function uvarint(b: Buffer, off: number): [number, number] | undefined {
+export function uvarint(b: Buffer, off: number): [number, number] | undefined {
   let x = 0;
   let shift = 0;
   for (let i = 0; i < 10 && off + i < b.length; i++) {
@@ -266,44 +323,57 @@ function decodeString(b: Buffer, off: number): [string, number] | undefined {
   return [b.toString('utf8', off + n, off + n + len), off + n + len];
 }
 
+export interface BuildInfoStrings {
+  goVersion: string;
+  modinfo: string;
+}
+
 /** The raw version and module-info strings, or undefined for a non-Go (or stripped-of-buildinfo) file. */
-export function readBuildInfoStrings(buf: Buffer): { goVersion: string; modinfo: string } | undefined {
-  const x = openExe(buf);
+export function readBuildInfoStrings(buf: Buffer): BuildInfoStrings | undefined {
+  return buildInfoStrings(wholeFile(buf));
+}
+
+/** readBuildInfoStrings over any FileBytes (a partial one may throw NotHeld). */
+export function buildInfoStrings(f: FileBytes): BuildInfoStrings | undefined {
+  const x = openExe(f);
   if (!x) return undefined;
   const start = x.dataStart();
   if (start === undefined) return undefined;
-  const window = x.readData(start, SEARCH_WINDOW);
-  if (!window) return undefined;
+  // the search window: what readData(start, SEARCH_WINDOW) returns, as a file range
+  const loc = x.locate(start);
+  if (!loc || !Number.isSafeInteger(loc.off) || loc.off < 0 || loc.off >= f.length) return undefined;
+  const winLen = Math.min(SEARCH_WINDOW, loc.avail, f.length - loc.off);
   let at = -1;
   for (let from = 0; ; ) {
-    const i = window.indexOf(MAGIC, from);
-    if (i < 0 || window.length - i < HEADER_SIZE) return undefined;
+    const abs = f.magic(loc.off + from, loc.off + winLen);
+    const i = abs < 0 ? -1 : abs - loc.off;
+    if (i < 0 || winLen - i < HEADER_SIZE) return undefined;
     if (i % ALIGN === 0) {
       at = i;
       break;
     }
     from = (i + ALIGN - 1) & ~(ALIGN - 1);
   }
-  const hdr = window.subarray(at, at + HEADER_SIZE);
+  const hdr = f.slice(loc.off + at, HEADER_SIZE);
   const ptrSize = hdr[14] ?? 0;
   const flags = hdr[15] ?? 0;
   let goVersion: string;
   let modinfo: string;
   if (flags & 2) {
-    const blob = x.readData(start + at, HEADER_SIZE + 2 * (MAX_STRING + 10)) ?? window.subarray(at);
+    const blob = x.readData(start + at, HEADER_SIZE + 2 * (MAX_STRING + 10), true) ?? f.slice(loc.off + at, winLen - at, true);
     const v = decodeString(blob, HEADER_SIZE);
     if (!v) return undefined;
     const m = decodeString(blob, v[1]);
     [goVersion, modinfo] = [v[0], m ? m[0] : ''];
   } else {
     if (ptrSize !== 4 && ptrSize !== 8) return undefined;
-    const r = new Reader(hdr, flags === 0);
+    const r = new Reader(wholeFile(hdr), flags === 0);
     const readPtr = (b: Reader, off: number): number | undefined => (ptrSize === 4 ? b.u32(off) : b.u64(off));
     const readString = (addr: number | undefined): string => {
       if (addr === undefined) return '';
       const h = x.readData(addr, 2 * ptrSize);
       if (!h || h.length < 2 * ptrSize) return '';
-      const hr = new Reader(h, r.le);
+      const hr = new Reader(wholeFile(h), r.le);
       const dataAddr = readPtr(hr, 0);
       const len = readPtr(hr, ptrSize);
       if (dataAddr === undefined || len === undefined || len > MAX_STRING) return '';
@@ -376,10 +446,19 @@ export function readGoBuildInfo(buf: Buffer): GoBuildInfo | undefined {
 /** The condensed form kept in the layer cache: a NUL-led marker no executable starts with. */
 const CONDENSED = '\0portcullis-go-buildinfo/1\n';
 
+/** Does this content start with the condensed marker (the buffered condenser keeps such content as is)? */
+export function isCondensed(content: Buffer): boolean {
+  return content.subarray(0, CONDENSED.length).toString('latin1') === CONDENSED;
+}
+
+export function encodeCondensed(s: BuildInfoStrings): Buffer {
+  return Buffer.from(`${CONDENSED}${s.goVersion}\n${s.modinfo}`);
+}
+
 export function condenseGoBinary(content: Buffer): Buffer | undefined {
-  if (content.subarray(0, CONDENSED.length).toString('latin1') === CONDENSED) return content;
+  if (isCondensed(content)) return content;
   const s = readBuildInfoStrings(content);
-  return s ? Buffer.from(`${CONDENSED}${s.goVersion}\n${s.modinfo}`) : undefined;
+  return s ? encodeCondensed(s) : undefined;
 }
 
 /** Build info from a condensed blob or a whole binary. */

@@ -140,7 +140,8 @@ describe('gobinary cataloger', () => {
     const w = (path: string, size: number, mode: number): boolean => gobinaryCataloger.wants({ path, size, mode });
     assert.equal(w('usr/local/bin/kubectl', 50 << 20, 0o100755), true);
     assert.equal(w('usr/local/bin/kubectl', 50 << 20, 0o100644), false);
-    assert.equal(w('usr/local/bin/tiny', 4096, 0o100755), false);
+    assert.equal(w('usr/local/bin/tiny', 100, 0o100755), false, 'too small to hold a header and build info');
+    assert.equal(w('usr/local/bin/small', 4096, 0o100755), true, 'Trivy opens every executable');
     assert.equal(w('usr/local/bin/kubectl', 0, 0o100644), true, 'size 0: header unknown');
     for (const p of ['usr/lib/x86_64-linux-gnu/libc.so.6', 'usr/lib/libfoo.so', 'app/run.sh', 'app/index.js', 'usr/share/zoneinfo/UTC', 'etc/passwd', 'usr/share/doc/x/copyright']) {
       assert.equal(w(p, 1 << 20, 0o100755), false, p);

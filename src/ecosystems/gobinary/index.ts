@@ -1,7 +1,8 @@
 /**
  * Go. Binaries (`gobinary`): the build info of every executable regular file that is a Go
  * program (ELF, PE, Mach-O; Go 1.18+ inline and older pointer layouts), condensed to that build
- * info as soon as the file is read, so a 50 MB binary never stays in memory or in the layer cache.
+ * info while the file streams (buildinfo-stream.ts), so a 50 MB binary is never held in memory and
+ * never reaches the layer cache.
  * Reported: the main module when it has a real version, and every dependency (`=>` replacements
  * honoured), versions as Trivy 0.44 prints them for binaries (with the leading 'v'). Binaries an
  * OS package owns are skipped, as Trivy does. go.mod / go.sum (`gomod`): see gomod.ts; versions
@@ -14,6 +15,7 @@ import { makePurl } from '../os/purl.ts';
 import { withoutAliases } from '../python/aliases.ts';
 import { condenseDpkgList, isDpkgListFile, systemFiles } from '../python/system-files.ts';
 import { buildInfoOf, condenseGoBinary, type GoModule } from './buildinfo.ts';
+import { GoBuildInfoSink } from './buildinfo-stream.ts';
 import { mergeGoSum, parseGoMod, parseGoSum } from './gomod.ts';
 import { GO_BINARY_MAX, GO_BINARY_MIN, mayBeGoBinary } from './paths.ts';
 
@@ -57,7 +59,8 @@ export function catalogGoBinaries(fs: ReadonlyFs): Package[] {
 
 export const gobinaryCataloger: Cataloger = {
   id: 'gobinary',
-  version: 1,
+  // 2: executables from 128 bytes (was 64 KiB), link targets never read for it
+  version: 2,
   kind: 'lang',
   types: ['gobinary'],
   /**
@@ -72,6 +75,11 @@ export const gobinaryCataloger: Cataloger = {
     return isExecutable(f.mode) && f.size >= GO_BINARY_MIN;
   },
   condense: (path, content) => (isDpkgListFile(path) ? condenseDpkgList(content) : condenseGoBinary(content)),
+  // Executables stream through a sink that keeps only their headers and build info (non-executables
+  // are dropped after 64 bytes): no binary is ever held whole, unless a pre-1.18 one needs it.
+  condenseStream: (path, header) => (isDpkgListFile(path) ? undefined : new GoBuildInfoSink(header.size)),
+  // reported at their real paths only (Trivy skips links): never read a link target for this
+  followsLinks: false,
   maxFileSize: GO_BINARY_MAX,
   catalog: (fs) => catalogGoBinaries(fs),
 };

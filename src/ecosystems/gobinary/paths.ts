@@ -4,9 +4,14 @@
  * program" (scripts, data, shared libraries), which Go binaries never carry.
  */
 
-/** Smallest plausible Go executable (a stripped hello-world is ~800 KB). */
-export const GO_BINARY_MIN = 64 * 1024;
-/** Largest binary read (the layer walker holds a wanted file in memory while condensing it). */
+/**
+ * Smallest file that can hold an executable header plus Go build info. Real Go programs are far
+ * bigger (a stripped hello-world is ~800 KB), but Trivy opens every executable whatever its size, and
+ * wanting small ones costs next to nothing: the streaming condenser drops a file after its first 64
+ * bytes unless it is ELF, PE or Mach-O.
+ */
+export const GO_BINARY_MIN = 128;
+/** Largest binary read (streamed; held whole only when a pre-1.18 binary needs it). */
 export const GO_BINARY_MAX = 256 * 1024 * 1024;
 
 const NOT_PROGRAMS = new Set([

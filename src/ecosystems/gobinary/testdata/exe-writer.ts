@@ -12,6 +12,14 @@ export interface BuildInfoSpec {
   /** Module info lines without the sentinels ('path\t…\nmod\t…\ndep\t…\n'). */
   modinfo: string;
   layout: 'inline' | 'pointer';
+  /**
+   * Pointer layout only: put the string bytes in front of the header, where real Go 1.12–1.17
+   * binaries have them (.rodata precedes the data segment), so a forward pass has passed them by
+   * the time it sees the header.
+   */
+  stringsFirst?: boolean;
+  /** With stringsFirst: bytes between the strings and the header (real binaries: megabytes). */
+  stringsGap?: number;
 }
 
 const MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
@@ -57,6 +65,19 @@ function dataArea(spec: BuildInfoSpec, base: number, ptrSize: 4 | 8, le: boolean
     } else if (le) buf.writeBigUInt64LE(BigInt(v), off);
     else buf.writeBigUInt64BE(BigInt(v), off);
   };
+  if (spec.stringsFirst) {
+    // layout: vers bytes | mod bytes | padding to 16 | header | versHdr | modHdr
+    const strings = pad(Buffer.concat([vers, mod, Buffer.alloc(spec.stringsGap ?? 0)]), 16);
+    const at = strings.length;
+    w(header, 16, base + at + 32);
+    w(header, 16 + ptrSize, base + at + 32 + 2 * ptrSize);
+    const hdrs = Buffer.alloc(4 * ptrSize);
+    w(hdrs, 0, base);
+    w(hdrs, ptrSize, vers.length);
+    w(hdrs, 2 * ptrSize, base + vers.length);
+    w(hdrs, 3 * ptrSize, mod.length);
+    return Buffer.concat([strings, header, hdrs, Buffer.alloc(16)]);
+  }
   // layout: header | versHdr | modHdr | vers bytes | mod bytes
   const versHdr = 32;
   const modHdr = versHdr + 2 * ptrSize;
@@ -74,13 +95,14 @@ function dataArea(spec: BuildInfoSpec, base: number, ptrSize: 4 | 8, le: boolean
 
 const pad = (b: Buffer, align: number): Buffer => (b.length % align ? Buffer.concat([b, Buffer.alloc(align - (b.length % align))]) : b);
 
-export function elfWithBuildInfo(spec: BuildInfoSpec, opts: { bits?: 32 | 64; le?: boolean; section?: boolean } = {}): Buffer {
+/** `dataOffset`: where the data segment starts in the file (default 0x1000; page-aligned). */
+export function elfWithBuildInfo(spec: BuildInfoSpec, opts: { bits?: 32 | 64; le?: boolean; section?: boolean; dataOffset?: number } = {}): Buffer {
   const is64 = (opts.bits ?? 64) === 64;
   const le = opts.le ?? true;
   const ehsize = is64 ? 64 : 52;
   const phentsize = is64 ? 56 : 32;
   const shentsize = is64 ? 64 : 40;
-  const dataOff = 0x1000;
+  const dataOff = opts.dataOffset ?? 0x1000;
   const vaddr = is64 ? 0x4000000 : 0x8000000;
   const data = pad(dataArea(spec, vaddr, is64 ? 8 : 4, le), 16);
   const shstr = Buffer.from('\0.go.buildinfo\0.shstrtab\0');
@@ -140,7 +162,8 @@ export function elfWithBuildInfo(spec: BuildInfoSpec, opts: { bits?: 32 | 64; le
       word(is64 ? o + 0x18 : o + 0x10, off);
       word(is64 ? o + 0x20 : o + 0x14, size);
     };
-    sect(1, 1, 1, 3, vaddr, dataOff, data.length); // .go.buildinfo, PROGBITS, WA
+    const at = data.indexOf(MAGIC); // the section starts at the header (after the strings, with stringsFirst)
+    sect(1, 1, 1, 3, vaddr + at, dataOff + at, data.length - at); // .go.buildinfo, PROGBITS, WA
     sect(2, 15, 3, 0, 0, shstrOff, shstr.length); // .shstrtab
   }
   return out;
