@@ -12,7 +12,7 @@ import { LayerCache } from './cache.ts';
 import { decompress } from './decompress.ts';
 import { DecodePool, type DecodeJob } from './decode-pool.ts';
 import { hashing, sha256Digest, verified, type StreamCheck } from './digest.ts';
-import { combineAnalyses, analyzeLayerTar, type FileSelector, type LayerAnalysis } from './layers.ts';
+import { combineAnalyses, analyzeLayerTar, completeReread, wholeSelector, type FileSelector, type LayerAnalysis } from './layers.ts';
 import { parsePlatform, type Platform } from './manifest.ts';
 import { MergedTree } from './merge.ts';
 // The registry client (node:http, whose ESM facade alone costs ~15 ms) loads only for registry targets.
@@ -65,6 +65,8 @@ export interface AnalyzeStats {
   bytesRead: number;
   /** True when a second pass was needed for link targets. */
   secondPass: boolean;
+  /** Layers read a second time for files a streaming condenser needed whole (pre-1.18 Go binaries). */
+  layersReread?: number;
 }
 
 export interface AnalyzeResult {
@@ -147,16 +149,25 @@ async function layerTar(layer: LayerSource, ctx: Ctx): Promise<AsyncIterable<Buf
   return tar;
 }
 
-async function analyzeOne(layer: LayerSource, ctx: Ctx, key: string): Promise<LayerAnalysis> {
-  ctx.stats.layersRead++;
-  let a: LayerAnalysis;
+async function readLayer(layer: LayerSource, ctx: Ctx, sel: FileSelector): Promise<LayerAnalysis> {
   try {
-    a = await analyzeLayerTar(await layerTar(layer, ctx), ctx.sel, layer.what);
+    return await analyzeLayerTar(await layerTar(layer, ctx), sel, layer.what);
   } catch (err) {
     if (err instanceof ScannerError && err.code === 'TAR_CORRUPT') {
       throw new ScannerError('LAYER_CORRUPT', `${layer.what}: ${err.message}`, { cause: err });
     }
     throw err;
+  }
+}
+
+async function analyzeOne(layer: LayerSource, ctx: Ctx, key: string): Promise<LayerAnalysis> {
+  ctx.stats.layersRead++;
+  let a = await readLayer(layer, ctx, ctx.sel);
+  if (a.reread?.length) {
+    // a streaming condenser could not finish in one pass (a pre-1.18 Go binary): read those files whole
+    ctx.log.debug({ layer: layer.what, paths: a.reread.slice(0, 5), count: a.reread.length }, 'reading the layer again for files needed whole');
+    ctx.stats.layersReread = (ctx.stats.layersReread ?? 0) + 1;
+    a = completeReread(a, await readLayer(layer, ctx, wholeSelector(ctx.sel, new Set(a.reread))));
   }
   ctx.cache?.put(key, a);
   return a;
@@ -224,6 +235,10 @@ function extraSelector(sel: FileSelector, targets: Map<string, string[]>): FileS
   if (sel.condense) {
     const c = sel.condense.bind(sel);
     extra.condense = (p, content) => c(via(p), content);
+  }
+  if (sel.condenseStream) {
+    const c = sel.condenseStream.bind(sel);
+    extra.condenseStream = (p, header) => c(via(p), { ...header, path: via(p) });
   }
   return extra;
 }

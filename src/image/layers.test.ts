@@ -138,6 +138,52 @@ describe('tar reader', () => {
   });
 });
 
+describe('tar reader: streamed entries', () => {
+  const tar = tarLayer([
+    { path: 'a', content: Buffer.alloc(3000, 0x61) },
+    { path: 'empty', content: '' },
+    { path: 'b', content: 'bee' },
+    { path: 'c', content: Buffer.alloc(10_000, 0x63) },
+    { path: 'z', content: 'zed' },
+  ]);
+  it('passes the content piece by piece (views, no collection) and then its end, whatever the chunk size', async () => {
+    for (const size of [1, 7, 511, 512, 513, 4096, tar.length]) {
+      const got = new Map<string, Buffer[]>();
+      const ends: string[] = [];
+      const read = new Map<string, string>();
+      await readTar(chunks(tar, size), {
+        onEntry: (e) => (e.type !== 'file' ? 'skip' : e.name === 'z' ? 'read' : 'stream'),
+        onData: (e, piece) => void got.set(e.name, [...(got.get(e.name) ?? []), Buffer.from(piece)]),
+        onDataEnd: (e) => void ends.push(e.name),
+        onContent: (e, c) => void read.set(e.name, c.toString()),
+      });
+      assert.deepEqual(ends, ['a', 'empty', 'b', 'c'], `chunk size ${size}`);
+      assert.deepEqual(Buffer.concat(got.get('a') ?? []), Buffer.alloc(3000, 0x61));
+      assert.equal(got.get('empty'), undefined, 'no data for an empty file, only its end');
+      assert.equal(Buffer.concat(got.get('b') ?? []).toString(), 'bee');
+      assert.deepEqual(Buffer.concat(got.get('c') ?? []), Buffer.alloc(10_000, 0x63));
+      assert.equal(read.get('z'), 'zed', 'entries after streamed ones are read as usual');
+    }
+  });
+  it("'stop' skips the rest of an entry; its end still comes, the next entries are intact", async () => {
+    const seen: string[] = [];
+    const ends: string[] = [];
+    const read = new Map<string, string>();
+    await readTar(chunks(tar, 100), {
+      onEntry: (e) => (e.type !== 'file' ? 'skip' : e.name === 'a' || e.name === 'c' ? 'stream' : 'read'),
+      onData: (e, piece) => {
+        seen.push(`${e.name}:${piece.length}`);
+        return 'stop';
+      },
+      onDataEnd: (e) => void ends.push(e.name),
+      onContent: (e, c) => void read.set(e.name, c.toString()),
+    });
+    assert.equal(seen.length, 2, seen.join());
+    assert.deepEqual(ends, ['a', 'c']);
+    assert.deepEqual([...read], [['empty', ''], ['b', 'bee'], ['z', 'zed']]);
+  });
+});
+
 describe('layer walker', () => {
   it('keeps only wanted files and records whiteouts, opaque dirs and links', async () => {
     const a = await layer([
@@ -171,6 +217,45 @@ describe('layer walker', () => {
     const a = await analyzeLayerTar(chunks(tar), WANT, 'layer L');
     assert.deepEqual(a.files.map((f) => [f.path, f.content.toString()]), [['etc/os-release', 'ID=ok\n']]);
     assert.match(a.notes.join('\n'), /ignored 1 tar entry whose path escapes the root \(e\.g\. "\.\.\/\.\.\/etc\/os-release"\) in layer L/);
+  });
+
+  it('a streaming condenser gets the file piece by piece and its answer decides what is kept', async () => {
+    const calls: string[] = [];
+    const sel: FileSelector = {
+      key: 't',
+      wants: (f) => f.path.startsWith('bin/'),
+      maxFileSize: () => 1 << 30,
+      condense: () => {
+        throw new Error('never called: every file streams');
+      },
+      condenseStream: (path, h) => {
+        calls.push(`${path}:${h.size}:${(h.mode & 0o777).toString(8)}`);
+        let n = 0;
+        return {
+          push: (piece) => {
+            n += piece.length;
+            if (path === 'bin/drop') return 'drop';
+            if (path === 'bin/whole') return 'whole';
+            if (path === 'bin/done' && n >= 1000) return 'done';
+            return undefined;
+          },
+          end: () => (path === 'bin/nothing' ? undefined : Buffer.from(`${path} had ${n} bytes`)),
+        };
+      },
+    };
+    const big = Buffer.alloc(300_000, 1);
+    const a = await layer(
+      ['keep', 'drop', 'whole', 'done', 'nothing'].map((n) => ({ path: `bin/${n}`, content: big, mode: 0o755 })),
+      sel,
+      4096,
+    );
+    assert.deepEqual(calls, ['keep', 'drop', 'whole', 'done', 'nothing'].map((n) => `bin/${n}:300000:755`), 'the real header');
+    assert.deepEqual(a.files.map((f) => [f.path, f.size]), [['bin/keep', 300_000], ['bin/done', 300_000]]);
+    assert.equal(a.files[0]?.content.toString(), 'bin/keep had 300000 bytes');
+    const done = Number(/had (\d+) bytes/.exec(a.files[1]?.content.toString() ?? '')?.[1]);
+    assert.ok(done >= 1000 && done <= 5000, `'done' stops the pushes (${done} bytes)`);
+    assert.deepEqual(a.present, ['bin/drop', 'bin/nothing']);
+    assert.deepEqual(a.reread, ['bin/whole'], 'read again later, for the buffered condenser');
   });
 
   it('skips a wanted file over the size cap with a note, without reading it', async () => {

@@ -3,7 +3,7 @@
  * condensed), and record whiteouts, opaque directories, symlinks and hard links so layers can be
  * merged later, in order, by merge.ts. Nothing is written to disk.
  */
-import type { FileHeader } from '../domain/fs.ts';
+import type { CondenseSink, FileHeader } from '../domain/fs.ts';
 import { readTar, type TarEntry } from './tar.ts';
 
 /** What the layer walker needs from the catalogers (structurally the same as ecosystems' FileSelector). */
@@ -11,8 +11,12 @@ export interface FileSelector {
   /** Changes whenever a cataloger changes: part of the layer-cache key. */
   key: string;
   wants(f: FileHeader): boolean;
+  /** Does anyone want this path when it is a (sym or hard) link, i.e. want its target read? Default: wants. */
+  wantsLinked?(f: FileHeader): boolean;
   /** Shrink a file right after reading it; undefined drops it. */
   condense?(path: string, content: Buffer): Buffer | undefined;
+  /** Shrink a file while it streams, never holding it whole; undefined = read it whole for `condense`. */
+  condenseStream?(path: string, header: FileHeader): CondenseSink | undefined;
   /** Largest size to read for this path (bytes). */
   maxFileSize(path: string): number;
 }
@@ -44,6 +48,11 @@ export interface LayerAnalysis {
   present?: string[];
   /** Directories that links of this layer point to (so they exist even with nothing kept inside). */
   presentDirs?: string[];
+  /**
+   * Wanted files whose streaming condenser needs them whole (a pre-1.18 Go binary): the caller reads
+   * the layer again for exactly these (`wholeSelector`) before the analysis is used or cached.
+   */
+  reread?: string[];
 }
 
 const S_IFREG = 0o100000;
@@ -79,12 +88,16 @@ export function emptyAnalysis(): LayerAnalysis {
   return { files: [], whiteouts: [], opaqueDirs: [], symlinks: [], hardlinks: [], notes: [], present: [] };
 }
 
-/** Does the selector want this path, directly or through the usr-merge alias? */
-export function wantedPath(sel: FileSelector, h: FileHeader): boolean {
-  if (sel.wants(h)) return true;
+/**
+ * Does the selector want this path, directly or through the usr-merge alias? `asLink`: the path is
+ * a link, and the question is whether its target must be read for it (Cataloger.followsLinks).
+ */
+export function wantedPath(sel: FileSelector, h: FileHeader, asLink = false): boolean {
+  const wants = asLink && sel.wantsLinked ? sel.wantsLinked.bind(sel) : sel.wants.bind(sel);
+  if (wants(h)) return true;
   const p = h.path;
   if (p.startsWith('usr/')) {
-    for (const pre of USR_MERGED) if (p.startsWith(pre)) return sel.wants({ ...h, path: p.slice(4) });
+    for (const pre of USR_MERGED) if (p.startsWith(pre)) return wants({ ...h, path: p.slice(4) });
   }
   return false;
 }
@@ -106,6 +119,8 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
   let refused = 0;
   let firstRefused = '';
   const pending = new Map<TarEntry, string>();
+  /** Files condensed as they stream: their sink, and whether it still takes bytes. */
+  const streams = new Map<TarEntry, { path: string; sink: CondenseSink }>();
   /** Regular files of this layer that were not kept: [size, mode] (for resolving symlinks in the layer). */
   const unkept = new Map<string, [number, number]>();
   const dirs = new Set<string>();
@@ -151,6 +166,11 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
             a.present?.push(path);
             return 'skip';
           }
+          const sink = sel.condenseStream?.(path, h);
+          if (sink) {
+            streams.set(e, { path, sink });
+            return 'stream';
+          }
           pending.set(e, path);
           return 'read';
         }
@@ -159,10 +179,10 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
           return 'skip';
         case 'hardlink': {
           const target = normalizeEntryPath(e.linkname);
-          if (!target || !wantedPath(sel, { path, size: 0, mode: S_IFREG | (e.mode & 0o7777) })) return 'skip';
+          if (!target || !wantedPath(sel, { path, size: 0, mode: S_IFREG | (e.mode & 0o7777) }, true)) return 'skip';
           // the target came earlier in this layer: if it was skipped and the link would be too, skip it
           const h = unkept.get(target);
-          if (h && !wantedPath(sel, { path, size: h[0], mode: h[1] })) {
+          if (h && !wantedPath(sel, { path, size: h[0], mode: h[1] }, true)) {
             unkept.set(path, h);
             return 'skip';
           }
@@ -187,6 +207,27 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
       }
       if (scratch && c.buffer === scratch.buffer) c = Buffer.from(c); // kept: must not live in the scratch buffer
       a.files.push({ path, mode: S_IFREG | (e.mode & 0o7777), size: e.size, content: c });
+    },
+    onData(e, piece) {
+      const s = streams.get(e);
+      if (!s) return 'stop';
+      const r = s.sink.push(piece);
+      if (r === undefined) return undefined;
+      if (r !== 'done') {
+        streams.delete(e);
+        if (r === 'drop') a.present?.push(s.path);
+        else (a.reread ??= []).push(s.path);
+      }
+      return 'stop';
+    },
+    onDataEnd(e) {
+      const s = streams.get(e);
+      if (!s) return;
+      streams.delete(e);
+      const c = s.sink.end();
+      if (c === 'whole') (a.reread ??= []).push(s.path);
+      else if (c === undefined) a.present?.push(s.path);
+      else a.files.push({ path: s.path, mode: S_IFREG | (e.mode & 0o7777), size: e.size, content: c });
     },
   });
   settleLayerLinks(a, sel, unkept, dirs);
@@ -234,7 +275,7 @@ function settleLayerLinks(a: LayerAnalysis, sel: FileSelector, unkept: Map<strin
   const links = new Map(a.symlinks);
   const present = new Set(a.present);
   for (const [path] of a.symlinks) {
-    if (!wantedPath(sel, { path, size: 0, mode: S_IFREG | 0o644 })) continue;
+    if (!wantedPath(sel, { path, size: 0, mode: S_IFREG | 0o644 }, true)) continue;
     const real = resolveInLayer(path, links);
     if (real === undefined || real === path || present.has(real)) continue;
     if (dirs.has(real)) {
@@ -243,11 +284,38 @@ function settleLayerLinks(a: LayerAnalysis, sel: FileSelector, unkept: Map<strin
       continue;
     }
     const h = unkept.get(real);
-    if (h && !wantedPath(sel, { path, size: h[0], mode: h[1] })) {
+    if (h && !wantedPath(sel, { path, size: h[0], mode: h[1] }, true)) {
       present.add(real);
       a.present?.push(real);
     }
   }
+}
+
+/**
+ * The selector for reading a layer again for files a streaming condenser needs whole: exactly those
+ * paths, read whole and given to the buffered `condense`.
+ */
+export function wholeSelector(sel: FileSelector, paths: ReadonlySet<string>): FileSelector {
+  const whole: FileSelector = {
+    key: `${sel.key}+whole`,
+    wants: (f) => paths.has(f.path),
+    maxFileSize: (p) => sel.maxFileSize(p),
+  };
+  if (sel.condense) whole.condense = sel.condense.bind(sel);
+  return whole;
+}
+
+/** A first read with `reread` paths, completed by the read of exactly those paths (`wholeSelector`). */
+export function completeReread(a: LayerAnalysis, again: LayerAnalysis): LayerAnalysis {
+  const paths = new Set(a.reread ?? []);
+  const out: LayerAnalysis = {
+    ...a,
+    files: [...a.files, ...again.files.filter((f) => paths.has(f.path))],
+    present: [...(a.present ?? []), ...(again.present ?? []).filter((p) => paths.has(p))],
+    notes: [...a.notes, ...again.notes.filter((n) => !a.notes.includes(n))],
+  };
+  delete out.reread;
+  return out;
 }
 
 /** Union of a first-pass analysis and a second pass that collected extra files. */

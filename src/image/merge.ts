@@ -180,7 +180,7 @@ export class MergedTree {
     for (const [path, n] of this.walk()) {
       if (n.hard !== undefined) add(n.hard, path);
       if (n.link === undefined) continue;
-      if (!sel.wants({ path, size: 0, mode: S_IFREG | 0o644 })) continue;
+      if (!(sel.wantsLinked ?? sel.wants).call(sel, { path, size: 0, mode: S_IFREG | 0o644 })) continue;
       const real = this.resolve(path);
       if (!real || real === path) continue;
       const t = this.get(real);

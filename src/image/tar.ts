@@ -20,13 +20,23 @@ export interface TarEntry {
   linkname: string;
 }
 
-/** 'read' collects the content of a regular file and passes it to onContent; the caller checks the size first. */
-export type EntryDecision = 'skip' | 'read';
+/**
+ * 'read' collects the content of a regular file and passes it to onContent (the caller checks the
+ * size first); 'stream' passes it piece by piece to onData, never collected.
+ */
+export type EntryDecision = 'skip' | 'read' | 'stream';
 
 export interface TarVisitor {
   onEntry(e: TarEntry): EntryDecision;
   /** `content` may be a reused scratch buffer (see `alloc`): valid only during the call. */
   onContent?(e: TarEntry, content: Buffer): void;
+  /**
+   * A 'stream' entry's content, in order, as views of the input chunks (valid only during the call,
+   * no copy); 'stop' skips the rest of it.
+   */
+  onData?(e: TarEntry, piece: Buffer): void | 'stop';
+  /** A 'stream' entry's bytes have all gone by (after a 'stop' too). */
+  onDataEnd?(e: TarEntry): void;
   /** Where to collect the content of an entry of `size` bytes (default: a new buffer). */
   alloc?(size: number): Buffer;
 }
@@ -135,6 +145,9 @@ export class TarReader {
   #entry: TarEntry | undefined;
   #collect: Buffer | undefined;
   #collectFill = 0;
+  /** The entry being streamed (onData), until it ends; #feeding = onData still wants its bytes. */
+  #streamed: TarEntry | undefined;
+  #feeding = false;
   #metaKind = 0;
   #pax: Map<string, string> | undefined;
   #globalPax: Map<string, string> | undefined;
@@ -180,6 +193,8 @@ export class TarReader {
           if (this.#collect) {
             chunk.copy(this.#collect, this.#collectFill, off, off + n);
             this.#collectFill += n;
+          } else if (this.#feeding && this.#streamed && n > 0) {
+            if (this.#v.onData?.(this.#streamed, chunk.subarray(off, off + n)) === 'stop') this.#feeding = false;
           }
           this.#remaining -= n;
           off += n;
@@ -265,6 +280,10 @@ export class TarReader {
     this.#entry = entry;
     if (decision === 'read' && type === 'file') {
       this.#startData(size, this.#v.alloc ? this.#v.alloc(size) : Buffer.allocUnsafe(size), 'data');
+    } else if (decision === 'stream' && type === 'file') {
+      this.#streamed = entry;
+      this.#feeding = true;
+      this.#startData(size, undefined, 'data');
     } else {
       this.#startData(size, undefined, 'data');
     }
@@ -300,6 +319,11 @@ export class TarReader {
       }
     } else if (buf && this.#entry && this.#v.onContent) {
       this.#v.onContent(this.#entry, buf);
+    } else if (this.#streamed) {
+      const e = this.#streamed;
+      this.#streamed = undefined;
+      this.#feeding = false;
+      this.#v.onDataEnd?.(e);
     }
     this.#state = this.#pad ? 'pad' : 'header';
   }

@@ -6,7 +6,7 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { ScannerError } from '../../shared/errors.ts';
-import type { Artifact } from '../../domain/index.ts';
+import type { Artifact, CondenseSink, FileHeader } from '../../domain/index.ts';
 import { emptyAnalysis, oversizeNote, wantedPath, type FileSelector, type KeptFile, type LayerAnalysis } from '../layers.ts';
 
 const S_IFREG = 0o100000;
@@ -15,56 +15,93 @@ const MAX_ENTRIES = 5_000_000;
 /** Big wanted files are read into one reused buffer (allocated once at its cap; untouched pages cost nothing). */
 const SCRATCH_MIN = 256 * 1024;
 const SCRATCH_MAX = 64 * 1024 * 1024;
+/** Streamed files are read in blocks of this size into one reused buffer. */
+const BLOCK = 1 << 20;
 interface Scratch {
   buf?: Buffer;
+  block?: Buffer;
 }
 
-function readRegular(abs: string, max: number, scratch: Scratch): { content: Buffer; size: number; mode: number } | 'oversize' | undefined {
-  let fd: number;
-  try {
-    fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0));
-  } catch {
-    return undefined;
+function readWhole(fd: number, size: number, scratch: Scratch): Buffer {
+  let buf: Buffer;
+  if (size >= SCRATCH_MIN && size <= SCRATCH_MAX) {
+    scratch.buf ??= Buffer.allocUnsafeSlow(SCRATCH_MAX);
+    buf = scratch.buf.subarray(0, size);
+  } else buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  while (off < size) {
+    const n = readSync(fd, buf, off, size - off, off);
+    if (n === 0) break;
+    off += n;
   }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return undefined;
-    if (st.size > max) return 'oversize';
-    let buf: Buffer;
-    if (st.size >= SCRATCH_MIN && st.size <= SCRATCH_MAX) {
-      scratch.buf ??= Buffer.allocUnsafeSlow(SCRATCH_MAX);
-      buf = scratch.buf.subarray(0, st.size);
-    } else buf = Buffer.allocUnsafe(st.size);
-    let off = 0;
-    while (off < st.size) {
-      const n = readSync(fd, buf, off, st.size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return { content: off === st.size ? buf : buf.subarray(0, off), size: st.size, mode: st.mode };
-  } finally {
-    closeSync(fd);
-  }
+  return off === size ? buf : buf.subarray(0, off);
 }
 
-function keep(a: LayerAnalysis, sel: FileSelector, root: string, path: string, scratch: Scratch): void {
+/** Pushes the file through a streaming condenser, one block at a time: no more is read than it takes. */
+function readStreaming(fd: number, size: number, sink: CondenseSink, scratch: Scratch): Buffer | undefined | 'whole' {
+  const block = (scratch.block ??= Buffer.allocUnsafeSlow(BLOCK));
+  for (let off = 0; off < size; ) {
+    const n = readSync(fd, block, 0, Math.min(BLOCK, size - off), off);
+    if (n === 0) break;
+    off += n;
+    const r = sink.push(block.subarray(0, n));
+    if (r === 'drop') return undefined;
+    if (r === 'whole') return 'whole';
+    if (r === 'done') break;
+  }
+  return sink.end();
+}
+
+/** Reads (or streams) one wanted regular file; `h` is its lstat header. */
+function keep(a: LayerAnalysis, sel: FileSelector, root: string, h: FileHeader, scratch: Scratch): void {
+  const path = h.path;
   const max = sel.maxFileSize(path);
-  const r = readRegular(`${root}/${path}`, max, scratch);
-  if (r === undefined) return;
-  if (r === 'oversize') {
-    const size = lstatSync(`${root}/${path}`).size;
-    a.notes.push(oversizeNote(path, size, max, 'the root filesystem'));
+  if (h.size > max) {
+    a.notes.push(oversizeNote(path, h.size, max, 'the root filesystem'));
     a.present?.push(path);
     return;
   }
-  let content = sel.condense ? sel.condense(path, r.content) : r.content;
+  let fd: number;
+  try {
+    fd = openSync(`${root}/${path}`, constants.O_RDONLY | constants.O_NOFOLLOW | (constants.O_NONBLOCK ?? 0));
+  } catch {
+    return;
+  }
+  let content: Buffer | undefined;
+  let size: number;
+  let mode: number;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return;
+    ({ size, mode } = st);
+    if (size > max) {
+      a.notes.push(oversizeNote(path, size, max, 'the root filesystem'));
+      a.present?.push(path);
+      return;
+    }
+    const sink = sel.condenseStream?.(path, { path, size, mode: S_IFREG | (mode & 0o7777) });
+    const streamed = sink ? readStreaming(fd, size, sink, scratch) : 'whole';
+    if (streamed !== 'whole') content = streamed;
+    else {
+      const whole = readWhole(fd, size, scratch);
+      content = sel.condense ? sel.condense(path, whole) : whole;
+    }
+  } finally {
+    closeSync(fd);
+  }
   if (content === undefined) {
     a.present?.push(path);
     return;
   }
   if (scratch.buf && content.buffer === scratch.buf.buffer) content = Buffer.from(content); // kept: copy out
-  const f: KeptFile = { path, mode: S_IFREG | (r.mode & 0o7777), size: r.size, content };
+  const f: KeptFile = { path, mode: S_IFREG | (mode & 0o7777), size, content };
   a.files.push(f);
+}
+
+/** The lstat header of a regular file under DIR, or undefined (gone, not a regular file). */
+function header(root: string, path: string): FileHeader | undefined {
+  const st = lstatSync(`${root}/${path}`, { throwIfNoEntry: false });
+  return st?.isFile() ? { path, size: st.size, mode: S_IFREG | (st.mode & 0o7777) } : undefined;
 }
 
 /** Walks DIR into a single "layer" analysis. */
@@ -100,7 +137,17 @@ export function walkRootfs(root: string, sel: FileSelector, input: string): Laye
         } catch {
           unreadable++;
         }
-      } else if (e.isFile() && wantedPath(sel, { path: p, size: 0, mode: S_IFREG | 0o644 })) keep(a, sel, root, p, scratch);
+      } else if (e.isFile() && wantedPath(sel, { path: p, size: 0, mode: S_IFREG | 0o755 })) {
+        // wanted by its path (a size-0 probe is "header unknown"): ask again with the real size and
+        // mode, so an executable-only cataloger never reads a data file
+        let h: FileHeader | undefined;
+        try {
+          h = header(root, p);
+        } catch {
+          unreadable++;
+        }
+        if (h && wantedPath(sel, h)) keep(a, sel, root, h, scratch);
+      }
     }
   }
   if (unreadable) a.notes.push(`${unreadable} entr${unreadable === 1 ? 'y' : 'ies'} of ${input} could not be read`);
@@ -111,7 +158,15 @@ export function walkRootfs(root: string, sel: FileSelector, input: string): Laye
 export function readRootfsExtra(root: string, sel: FileSelector, paths: Iterable<string>): LayerAnalysis {
   const a = emptyAnalysis();
   const scratch: Scratch = {};
-  for (const p of paths) keep(a, sel, root, p, scratch);
+  for (const p of paths) {
+    let h: FileHeader | undefined;
+    try {
+      h = header(root, p);
+    } catch {
+      continue;
+    }
+    if (h) keep(a, sel, root, h, scratch);
+  }
   return a;
 }
 
