@@ -36,6 +36,11 @@ export interface OsInfo {
   /** True when Trivy would consider it end-of-life (filled by the matcher when it knows). */
   eosl?: boolean;
   /**
+   * Extended maintenance is on: Ubuntu Pro / ESM (`var/lib/ubuntu-advantage/status.json` has
+   * esm-infra enabled), as Trivy's OS.Extended; Trivy then matches Ubuntu as '<version>-ESM'.
+   */
+  extended?: boolean;
+  /**
    * The package repository release when it differs from the release file's view (Alpine:
    * etc/apk/repositories → 'edge', '3.19'), as Trivy's Metadata.OS / Repository; Trivy's Alpine
    * matching prefers it.
