@@ -5,7 +5,7 @@
  * (`rootfs:DIR` through the image walker, then the OS detectors and catalogers) and must yield
  * exactly its package list, with the same normalised fields as the shared pkgdb fixtures
  * (shared/testdata/pkgdb/README.md). `detected_os` (when present) is the OS the detectors must
- * find; `null` means none. Each fixture's data is our own, with the upstream case it reproduces in
+ * find (a `null` field: absent); `null` as a whole means none. Each fixture's data is our own, with the upstream case it reproduces in
  * `provenance`.
  */
 import assert from 'node:assert/strict';
@@ -88,7 +88,7 @@ describe('upstream-derived regression fixtures through rootfs:DIR', () => {
       if (expected.detected_os === null) assert.equal(cat.os, undefined, `no OS expected, found ${JSON.stringify(cat.os)}`);
       else if (expected.detected_os) {
         assert.ok(cat.os, 'an OS must be detected');
-        for (const [k, v] of Object.entries(expected.detected_os)) assert.deepEqual(cat.os[k as keyof OsInfo], v, `os.${k}`);
+        for (const [k, v] of Object.entries(expected.detected_os)) assert.deepEqual(cat.os[k as keyof OsInfo] ?? null, v, `os.${k}`);
       }
       const keys = [...new Set(expected.packages.flatMap((p) => Object.keys(p)))];
       const got = cat.packages.map((p) => project(p, expected.format, keys)).sort((a, b) => sortKey(a).localeCompare(sortKey(b)));

@@ -35,14 +35,28 @@ const OS_RELEASE_FAMILIES: Readonly<Record<string, OsFamily>> = {
 };
 
 /** Wolfi, Chainguard, SUSE/openSUSE, Photon, CBL-Mariner/Azure Linux: os-release ID + VERSION_ID. */
+/**
+ * etc/mariner-release → the full version ('CBL-Mariner 2.0.20220226' → '2.0.20220226'): the first
+ * line of exactly two words whose first is CBL-Mariner (any case), as Trivy's mariner analyzer reads it.
+ */
+export function parseMarinerRelease(text: string): string | undefined {
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length === 2 && f[0]?.toLowerCase() === 'cbl-mariner' && f[1]) return f[1];
+  }
+  return undefined;
+}
+
 export const osReleaseDetector: OsDetector = {
   id: 'os-release',
+  version: 2, // 2: mariner-release read line by line
   wants: wantsPaths(withOsRelease('etc/mariner-release')),
   detect(fs: ReadonlyFs): OsInfo | undefined {
     const rel = readOsRelease(fs);
     // CBL-Mariner: etc/mariner-release "CBL-Mariner 2.0.20220226" is what Trivy reads, so it wins
-    const mariner = firstLine(readText(fs, 'etc/mariner-release'))?.split(/\s+/);
-    if (mariner?.[0] === 'CBL-Mariner' && mariner[1]) return makeOs('cbl-mariner', mariner[1], { prettyName: pretty(rel) });
+    const marinerText = readText(fs, 'etc/mariner-release');
+    const mariner = marinerText === undefined ? undefined : parseMarinerRelease(marinerText);
+    if (mariner) return makeOs('cbl-mariner', mariner, { prettyName: pretty(rel) });
     const family = rel ? OS_RELEASE_FAMILIES[rel.get('ID') ?? ''] : undefined;
     const version = rel?.get('VERSION_ID');
     if (!family || !version) return undefined;
@@ -105,10 +119,36 @@ export const alpineDetector: OsDetector = {
   },
 };
 
-/** Ubuntu: lsb-release DISTRIB_RELEASE ('22.04'), else os-release. Before Debian: Ubuntu has debian_version too. */
+export const UBUNTU_ADVANTAGE_STATUS = 'var/lib/ubuntu-advantage/status.json';
+
+/**
+ * Ubuntu Pro / ESM: `var/lib/ubuntu-advantage/status.json` (written by `pro attach`) lists the
+ * services; ESM is on when `esm-infra` is `enabled` (Trivy's ubuntu ESM analyzer). Unreadable → off.
+ */
+export function esmEnabled(text: string): boolean {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  const services = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)['services'] : undefined;
+  if (!Array.isArray(services)) return false;
+  return services.some((s: unknown) => {
+    if (typeof s !== 'object' || s === null) return false;
+    const r = s as Record<string, unknown>;
+    return r['name'] === 'esm-infra' && r['status'] === 'enabled';
+  });
+}
+
+/**
+ * Ubuntu: lsb-release DISTRIB_RELEASE ('22.04'), else os-release; `extended` when Ubuntu Pro ESM is
+ * enabled. Before Debian: Ubuntu has debian_version too.
+ */
 export const ubuntuDetector: OsDetector = {
   id: 'ubuntu',
-  wants: wantsPaths(withOsRelease('etc/lsb-release')),
+  version: 2, // 2: ubuntu-advantage status.json (ESM)
+  wants: wantsPaths(withOsRelease('etc/lsb-release', UBUNTU_ADVANTAGE_STATUS)),
   detect(fs) {
     const rel = readOsRelease(fs);
     const lsbText = readText(fs, 'etc/lsb-release');
@@ -123,7 +163,9 @@ export const ubuntuDetector: OsDetector = {
       codename = rel.get('VERSION_CODENAME') ?? rel.get('UBUNTU_CODENAME');
     }
     if (!version) return undefined;
-    return makeOs('ubuntu', version, { codename, prettyName: pretty(rel) });
+    const status = readText(fs, UBUNTU_ADVANTAGE_STATUS);
+    const extended = status !== undefined && esmEnabled(status);
+    return makeOs('ubuntu', version, { codename, prettyName: pretty(rel), extended });
   },
 };
 
@@ -145,12 +187,19 @@ export const debianDetector: OsDetector = {
   },
 };
 
-/** Amazon Linux: etc/system-release ('2 (Karoo)', '2018.03', '2023.3.20240108 (Amazon Linux)'). */
+/**
+ * Amazon Linux: etc/system-release or usr/lib/system-release ('2 (Karoo)', 'AMI release 2018.03',
+ * '2023.3.20240108 (Amazon Linux)'), line by line as Trivy's amazonlinux analyzer reads it.
+ */
 export function parseAmazonRelease(text: string): string | undefined {
   for (const line of text.split('\n')) {
     const fields = line.trim().split(/\s+/);
-    // "Amazon Linux release 2 (Karoo)", "Amazon Linux release 2023.3.20240108 (Amazon Linux)"
-    if (line.startsWith('Amazon Linux release ') && fields.length >= 4) return fields.slice(3).join(' ');
+    // "Amazon Linux release 2 (Karoo)", "Amazon Linux release 2023.3.20240108 (Amazon Linux)";
+    // "Amazon Linux release 2" alone (no code name) is not one Trivy accepts
+    if (line.startsWith('Amazon Linux release 2')) {
+      if (fields.length >= 5) return fields.slice(3).join(' ');
+      continue;
+    }
     // "Amazon Linux AMI release 2018.03" → "AMI release 2018.03", verbatim as Trivy names it (its
     // Amazon matcher reads the first word: anything but 2/2022/2023 is Amazon Linux 1)
     if (line.startsWith('Amazon Linux')) return fields.slice(2).join(' ') || undefined;
@@ -158,12 +207,23 @@ export function parseAmazonRelease(text: string): string | undefined {
   return undefined;
 }
 
+/** etc/system-release for Amazon Linux 1 and 2; 2022 and later keep it in usr/lib. */
+const AMAZON_FILES = ['etc/system-release', 'usr/lib/system-release'] as const;
+
 export const amazonDetector: OsDetector = {
   id: 'amazon',
-  wants: wantsPaths(withOsRelease('etc/system-release')),
+  version: 2, // 2: usr/lib/system-release; 'release 2' without code name refused
+  wants: wantsPaths(withOsRelease(...AMAZON_FILES)),
   detect(fs) {
     const rel = readOsRelease(fs);
-    const text = readText(fs, 'etc/system-release');
+    let text: string | undefined;
+    for (const p of AMAZON_FILES) {
+      const t = readText(fs, p);
+      if (t !== undefined && parseAmazonRelease(t)) {
+        text = t;
+        break;
+      }
+    }
     const version = (text && parseAmazonRelease(text)) || (rel?.get('ID') === 'amzn' ? rel.get('VERSION_ID') : undefined);
     return version ? makeOs('amazon', version, { prettyName: pretty(rel) }) : undefined;
   },
@@ -177,6 +237,8 @@ export function parseRedhatRelease(text: string): OsInfo | undefined {
   if (!m?.[1] || !m[2]) return undefined;
   const name = m[1].toLowerCase();
   const version = m[2];
+  // "Red Hat Enterprise Linux CoreOS release 4.16" is the OpenShift release, not RHEL 4.16
+  if (name.includes('coreos')) return undefined;
   if (name === 'centos' || name === 'centos linux' || name === 'centos stream') return { family: 'centos', version };
   if (name === 'rocky' || name === 'rocky linux') return { family: 'rocky', version };
   if (name === 'alma' || name === 'almalinux' || name === 'alma linux') return { family: 'alma', version };
@@ -204,10 +266,37 @@ const OS_RELEASE_RH: Readonly<Record<string, OsFamily>> = {
   fedora: 'fedora',
 };
 
-/** RHEL family: the most specific release file first, then os-release ID/VERSION_ID. */
+/** cpe:/o:<vendor>:… vendors of etc/system-release-cpe. */
+const CPE_VENDORS: Readonly<Record<string, OsFamily>> = {
+  redhat: 'redhat',
+  centos: 'centos',
+  rocky: 'rocky',
+  almalinux: 'alma',
+  oracle: 'oracle',
+  fedoraproject: 'fedora',
+};
+
+/**
+ * etc/system-release-cpe ('cpe:/o:centos:linux:6:GA', 'cpe:/o:redhat:enterprise_linux:7.3:GA:server',
+ * or the CPE 2.3 form) → family and version, the last resort when no release file names the OS
+ * (syft's parseSystemReleaseCPE case).
+ */
+export function parseSystemReleaseCpe(text: string): OsInfo | undefined {
+  const line = firstLine(text) ?? '';
+  const parts = line.startsWith('cpe:/o:') ? line.slice(7).split(':') : line.startsWith('cpe:2.3:o:') ? line.slice(10).split(':') : undefined;
+  const family = parts ? CPE_VENDORS[parts[0]?.toLowerCase() ?? ''] : undefined;
+  const version = parts?.[2];
+  return family && version && /^\d[\d.]*$/.test(version) ? { family, version } : undefined;
+}
+
+/**
+ * RHEL family: the most specific release file first, then os-release ID/VERSION_ID, then
+ * etc/system-release-cpe. OpenShift's RHCOS (ID=rhcos) is RHEL underneath: its RHEL_VERSION counts.
+ */
 export const redhatDetector: OsDetector = {
   id: 'redhat',
-  wants: wantsPaths(withOsRelease(...RH_FILES)),
+  version: 2, // 2: RHCOS, system-release-cpe
+  wants: wantsPaths(withOsRelease(...RH_FILES, 'etc/system-release-cpe')),
   detect(fs) {
     const rel = readOsRelease(fs);
     for (const p of RH_FILES) {
@@ -215,8 +304,17 @@ export const redhatDetector: OsDetector = {
       const found = text === undefined ? undefined : parseRedhatRelease(text);
       if (found) return makeOs(found.family, found.version, { prettyName: pretty(rel) });
     }
-    const family = OS_RELEASE_RH[rel?.get('ID') ?? ''];
+    const id = rel?.get('ID') ?? '';
+    if (id === 'rhcos') {
+      const rhel = rel?.get('RHEL_VERSION');
+      return rhel ? makeOs('redhat', rhel, { prettyName: pretty(rel) }) : undefined;
+    }
+    const family = OS_RELEASE_RH[id];
     const version = rel?.get('VERSION_ID');
-    return family && version ? makeOs(family, version, { prettyName: pretty(rel) }) : undefined;
+    if (family && version) return makeOs(family, version, { prettyName: pretty(rel) });
+    if (rel?.get('ID')) return undefined; // an os-release naming another OS beats a stray CPE file
+    const cpeText = readText(fs, 'etc/system-release-cpe');
+    const cpe = cpeText === undefined ? undefined : parseSystemReleaseCpe(cpeText);
+    return cpe ? makeOs(cpe.family, cpe.version) : undefined;
   },
 };

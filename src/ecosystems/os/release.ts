@@ -22,21 +22,31 @@ export function firstLine(text: string | undefined): string | undefined {
   return undefined;
 }
 
-/** Parse an os-release / lsb-release style file: KEY=value, KEY="value", KEY='value', # comments. */
+/**
+ * Parse an os-release / lsb-release style file: KEY=value, KEY="value", KEY='value', # comments,
+ * lines that are not assignments skipped. A value with a stray quote on one side (ID="ubuntu) keeps
+ * its text, as Trivy's os-release analyzer trims quote characters off both ends; the first
+ * assignment of a key wins, as Trivy stops at the first ID/VERSION_ID pair it can use.
+ */
 export function parseKeyValue(text: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const raw of text.split('\n')) {
+  for (const raw of text.replace(/^\uFEFF/, '').split('\n')) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
     if (eq <= 0) continue;
     const key = line.slice(0, eq).trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) || out.has(key)) continue;
     let value = line.slice(eq + 1).trim();
     const q = value[0];
     if ((q === '"' || q === "'") && value.length >= 2 && value.endsWith(q)) {
       value = value.slice(1, -1);
       if (q === '"') value = value.replace(/\\(["\\$`])/g, '$1');
+    } else {
+      value = value.replace(/^["']+|["']+$/g, '');
     }
+    // control characters (a file saved with stray bytes) are not part of any value
+    value = value.replace(/[\u0000-\u001f\u007f]/g, '');
     out.set(key, value);
   }
   return out;
@@ -55,11 +65,12 @@ export function readOsRelease(fs: ReadonlyFs): Map<string, string> | undefined {
 export function makeOs(
   family: OsFamily,
   version: string,
-  extra: { codename?: string | undefined; prettyName?: string | undefined; distroless?: boolean | undefined } = {},
+  extra: { codename?: string | undefined; prettyName?: string | undefined; distroless?: boolean | undefined; extended?: boolean | undefined } = {},
 ): OsInfo {
   const os: OsInfo = { family, version };
   if (extra.codename) os.codename = extra.codename;
   if (extra.prettyName) os.prettyName = extra.prettyName;
   if (extra.distroless) os.distroless = true;
+  if (extra.extended) os.extended = true;
   return os;
 }
