@@ -27,6 +27,10 @@ export interface MemoEntry {
   log: Record<string, unknown>;
   /** A child logger with the decision's fixed fields bound (pino serializes bindings once). */
   logger?: Logger;
+  /** The decision line's fixed fields, serialised once (written directly by the server's own logger). */
+  line?: string;
+  /** Metric label sets for this decision, made once. */
+  counted?: { decision: { route: string; result: string; code: string }; route: { route: string }; kind?: { kind: string } };
 }
 
 /** Bodies larger than this are never memoized (keeps memory bounded: maxEntries × this). */

@@ -62,7 +62,6 @@ export function createHotPath(o: HotPathOptions): (req: IncomingMessage, res: Se
     const length = Number(cl);
     if (!Number.isInteger(length) || length < 0 || length > HOT_PATH_MAX_BODY) return false;
     const receivedAt = Date.now();
-    const timeoutParam = q < 0 ? undefined : timeoutOf(url.slice(q + 1));
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -78,7 +77,7 @@ export function createHotPath(o: HotPathOptions): (req: IncomingMessage, res: Se
         return;
       }
       o.core
-        .review(route, raw, timeoutParam, receivedAt)
+        .review(route, raw, q < 0 ? undefined : timeoutOf(url.slice(q + 1)), receivedAt)
         .then(
           (a) => send(res, a, o.draining()),
           () => send(res, { status: 500, json: '{"code":"INTERNAL","message":"internal error"}' }, true),

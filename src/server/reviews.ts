@@ -26,6 +26,7 @@ import type { Metrics } from '../metrics/index.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { DecisionMemo, MEMO_MAX_BODY, memoizable, type MemoEntry } from './decision-memo.ts';
+import { decisionLineSink } from './log.ts';
 import { answerBudget, parseTimeoutParam } from './timing.ts';
 
 export type RouteName = 'image-policy' | 'validate' | 'mutate';
@@ -92,17 +93,50 @@ export function parseJsonBody(text: string): unknown {
 
 const UID_RE = /"uid"\s*:\s*"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"/;
 
+const DECISION_HIT = { cache: 'decision', result: 'hit' } as const;
+
+/** Two fixed UUIDs for the uid-slot proof in `uidSlotIsRequestUid` (one of them differs from any uid). */
+const PROBE_UIDS = ['00000000-0000-0000-0000-000000000000', '11111111-1111-1111-1111-111111111111'] as const;
+
+interface AdmissionKey {
+  key: string;
+  uid: string;
+  /** Where the uid's 36 characters start in the raw body. */
+  at: number;
+}
+
 /**
  * The AdmissionReview memo key: the raw body with the value of its first `"uid":"<UUID>"` cut out
- * (the API server writes request.uid first). A memo entry is only ever made when that first uid IS
- * request.uid and occurs once, so a key match means "the same review but for its uid".
+ * (the API server writes request.uid first). Entries are only made for bodies where that slot is
+ * proven to be request.uid (`uidSlotIsRequestUid`), so a key match means "the same review but for
+ * its uid". The key has one NUL where the uid was; a JSON body that parsed has no raw NUL, so a
+ * matching body is the stored one byte for byte outside the slot.
  */
-function admissionKey(route: RouteName, raw: string): { key: string; uid: string } | undefined {
+function admissionKey(route: RouteName, raw: string): AdmissionKey | undefined {
   const m = UID_RE.exec(raw);
   if (!m || m[1] === undefined) return undefined;
   const uid = m[1];
   const at = m.index + m[0].length - 1 - uid.length;
-  return { key: `${route}:${raw.slice(0, at)}\u0000${raw.slice(at + uid.length)}`, uid };
+  return { key: `${route}:${raw.slice(0, at)}\u0000${raw.slice(at + uid.length)}`, uid, at };
+}
+
+/**
+ * Proof that the key's uid slot is request.uid — never assumed from the bytes. The body parsed with
+ * request.uid equal to the slot's text, and the same body with another UUID in the slot parses with
+ * request.uid equal to that UUID: hex digits and dashes inside a string literal change no token, so
+ * the slot is the whole request.uid literal (escapes, duplicate keys or a first match elsewhere —
+ * userInfo.uid, an object's uid — all fail one of the two), and any UUID put there parses as
+ * exactly that request.uid with everything else unchanged. Costs one JSON.parse per memo entry.
+ */
+function uidSlotIsRequestUid(raw: string, k: AdmissionKey, requestUid: string): boolean {
+  if (requestUid !== k.uid) return false;
+  const probe = PROBE_UIDS[0] === k.uid ? PROBE_UIDS[1] : PROBE_UIDS[0];
+  try {
+    const doc = JSON.parse(`${raw.slice(0, k.at)}${probe}${raw.slice(k.at + k.uid.length)}`) as { request?: { uid?: unknown } } | null;
+    return doc?.request?.uid === probe;
+  } catch {
+    return false;
+  }
 }
 
 /** A decision when the review itself failed: the configured fail policy, a curated reason. */
@@ -168,12 +202,30 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     log.info({ ...decisionFields(route, d, extra), durationMs: ms(secs) }, 'decision');
   };
 
+  // Memo hits write their decision line themselves when the logger is the server's own (same format
+  // and writer as pino's lines, so they stay in order): a pre-serialised prefix per entry, then the
+  // uid and duration. Any other logger (tests) gets the same fields through pino.
+  const sink = decisionLineSink(deps.logger);
+
   const recordMemo = (route: RouteName, e: MemoEntry, started: number, uid?: string): void => {
     const secs = (performance.now() - started) / 1000;
-    count(route, e.decision, secs);
-    if (e.decision.code === 'unknown-kind') m.unknownKinds.inc({ kind: m.label('kind', String(e.log['kind'])) });
-    m.cacheLookups.inc({ cache: 'decision', result: 'hit' });
-    // The decision's fixed fields are bound once (pino serializes child bindings once).
+    const c = (e.counted ??= {
+      decision: { route, result: e.decision.outcome, code: m.label('code', e.decision.code) },
+      route: { route },
+      ...(e.decision.code === 'unknown-kind' ? { kind: { kind: m.label('kind', String(e.log['kind'])) } } : {}),
+    });
+    m.decisions.inc(c.decision);
+    m.requestDuration.observe(c.route, secs);
+    if (e.decision.breakGlass) m.breakGlass.inc(c.route);
+    if (c.kind) m.unknownKinds.inc(c.kind);
+    m.cacheLookups.inc(DECISION_HIT);
+    if (sink) {
+      if (!sink.infoEnabled()) return;
+      // pino's layout: level, time, the child's bindings, the call's fields, msg.
+      e.line ??= JSON.stringify({ component: 'http', ...decisionFields(route, e.decision, e.log) }).slice(1, -1);
+      sink.write(`{"level":30,"time":${Date.now()},${e.line}${uid === undefined ? '' : `,"uid":"${uid}"`},"memo":true,"durationMs":${ms(secs)},"msg":"decision"}\n`);
+      return;
+    }
     e.logger ??= log.child(decisionFields(route, e.decision, e.log));
     e.logger.info(uid === undefined ? { memo: true, durationMs: ms(secs) } : { uid, memo: true, durationMs: ms(secs) }, 'decision');
   };
@@ -196,7 +248,8 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     const hit = k !== undefined ? memo.get(k.key, identity(), Date.now()) : undefined;
     if (!hit || k === undefined || hit.parts.length !== 2) return undefined;
     recordMemo(route, hit, started, k.uid);
-    return { status: 200, json: `${hit.parts[0]}${JSON.stringify(k.uid)}${hit.parts[1]}` };
+    // The uid is a UUID (hex digits and dashes): quoting it is its JSON encoding.
+    return { status: 200, json: `${hit.parts[0]}"${k.uid}"${hit.parts[1]}` };
   };
 
   const imagePolicy = async (raw: string, timeoutParam: string | undefined, receivedAt: number, started: number): Promise<Answer> => {
@@ -235,12 +288,12 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     const logFields = { kind: r.kind.kind, namespace: r.namespace ?? null, name: r.name ?? null, operation: r.operation };
     record(route, out.decision, started, { uid: r.uid, ...logFields });
     const json = JSON.stringify(out.response);
-    if (k !== undefined && k.uid === r.uid && raw.indexOf(k.uid, raw.indexOf(k.uid) + k.uid.length) < 0 && memoizable(out.decision)) {
-      // The answer with its uid cut out, to be put back per request.
-      const quoted = JSON.stringify(r.uid);
-      const at = json.indexOf(`"uid":${quoted}`);
-      if (at >= 0 && json.indexOf(quoted, at + 6 + quoted.length) < 0) {
-        memo.set(k.key, { parts: [json.slice(0, at + 6), json.slice(at + 6 + quoted.length)], decision: out.decision, identity: identity(), log: logFields }, Date.now());
+    if (k !== undefined && memoizable(out.decision) && uidSlotIsRequestUid(raw, k, r.uid)) {
+      // The answer with its uid cut out, to be put back per request (the uid must occur once in it).
+      const quoted = `"uid":"${r.uid}"`;
+      const at = json.indexOf(quoted);
+      if (at >= 0 && json.indexOf(r.uid, at + quoted.length) < 0 && json.lastIndexOf(r.uid, at) < 0) {
+        memo.set(k.key, { parts: [json.slice(0, at + 6), json.slice(at + quoted.length)], decision: out.decision, identity: identity(), log: logFields }, Date.now());
       }
     }
     return { status: 200, json };

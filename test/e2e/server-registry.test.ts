@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -137,6 +138,52 @@ describe('admission server against a real registry', { skip }, () => {
     // /validate never patches.
     const v = (await post(`${srv.url}/validate`, podReview('6f1c8e52-0000-4000-8000-000000000002', [clean]))).json as AdmissionAnswer;
     assert.equal(v.response.patch, undefined);
+  });
+
+  it('answers from the decision memo exactly as the slow path does (validate, mutate, ImageReview; pre-router and fastify)', async () => {
+    // The same reviews to a server without the memo (every answer decided afresh) and to `srv` (memo
+    // on): over Content-Length (pre-router) and chunked (fastify), the answers are byte-identical.
+    const plain = await startTestServer({ server: { mutate: true, insecureRegistries: [reg.host], cache: { decisionTtl: 0 } } });
+    const chunked = (url: string, body: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        });
+        req.on('error', reject);
+        req.write(body.slice(0, 7));
+        req.end(body.slice(7));
+      });
+    try {
+      const hits = (): Promise<number> => srv.metric('portcullis_cache_lookups_total', { cache: 'decision', result: 'hit' });
+      const hitsBefore = await hits();
+      const uid = (i: number): string => `3a7c0e6d-52b1-4c1e-9f00-${String(i).padStart(12, '0')}`;
+      const cases: [string, (i: number) => string][] = [
+        ['/validate?timeout=10s', (i) => JSON.stringify(podReview(uid(i), [clean, vuln]))],
+        ['/mutate?timeout=10s', (i) => JSON.stringify(podReview(uid(i), [vuln, clean]))],
+        ['/validate', (i) => JSON.stringify(admissionReviewFixture('deployment_creation.json', [vuln])).replace('1299d386-525b-4032-98ae-1949f69f9cfc', uid(i)).replace('"name":"nginx"', '"name":"nginx-memo"')],
+        ['/scan?timeout=30s', () => JSON.stringify(imageReview([vuln, clean], { namespace: 'memo-equivalence' }))],
+      ];
+      let n = 0;
+      for (const [path, body] of cases) {
+        for (let i = 0; i < 3; i++) {
+          const b = body(++n);
+          const expected = (await post(`${plain.url}${path}`, b)).text;
+          const viaHot = (await post(`${srv.url}${path}`, b)).text;
+          const viaFastify = await chunked(`${srv.url}${path}`, b);
+          assert.equal(viaHot, expected, `${path} #${i} pre-router`);
+          assert.equal(viaFastify, expected, `${path} #${i} fastify`);
+          if (path !== '/scan?timeout=30s') assert.equal((JSON.parse(viaHot) as AdmissionAnswer).response.uid, uid(n));
+        }
+      }
+      // Per case: the first request decides, the 5 others (3 × 2 paths, minus the first) come from the memo.
+      assert.equal((await hits()) - hitsBefore, cases.length * 5);
+      assert.equal(await plain.metric('portcullis_cache_lookups_total', { cache: 'decision', result: 'hit' }), 0);
+    } finally {
+      await plain.close();
+      rmTemp(plain.cacheDir);
+    }
   });
 
   it("the original example's curl request works unchanged against POST /scan", async () => {

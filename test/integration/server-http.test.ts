@@ -346,6 +346,33 @@ describe('decision memo and the two HTTP paths', () => {
     }
   });
 
+  it('echoes request.uid however the body is crafted: an escaped uid after another UUID "uid", a userInfo uid first, duplicate keys', async () => {
+    const hits = (): Promise<number> => srv.metric('portcullis_cache_lookups_total', { cache: 'decision', result: 'hit' });
+    const image = `registry.example.test/acme/crafted@sha256:${'de'.repeat(32)}`;
+    const A = '5d6e7f80-1111-4a4a-8b8b-00000000000a';
+    const others = ['5d6e7f80-1111-4a4a-8b8b-00000000000b', '5d6e7f80-1111-4a4a-8b8b-00000000000c'];
+    const escaped = [...A].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+    const { uid: _uid, ...rest } = podReview(A, [image])['request'] as Record<string, unknown> & { object: { metadata: Record<string, unknown> } };
+    const wrap = (request: Record<string, unknown>): string => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request });
+    const crafted: ((x: string) => string)[] = [
+      // request.uid written with escapes, after a pod uid: the first `"uid":"<UUID>"` is the pod's.
+      (x) => wrap({ ...rest, object: { ...rest.object, metadata: { ...rest.object.metadata, uid: x } }, uid: 'ESCAPED' }).replace('"ESCAPED"', `"${escaped}"`),
+      // userInfo.uid before request.uid.
+      (x) => wrap({ ...rest, userInfo: { username: 'alice', uid: x }, uid: A }),
+      // two "uid" keys in request: JSON.parse keeps the last.
+      (x) => wrap({ uid: x, ...rest }).replace(/}}$/, `,"uid":"${A}"}}`),
+    ];
+    const before = await hits();
+    for (const make of crafted) {
+      for (const x of [A, ...others]) {
+        const r = await post(`${srv.url}/validate`, make(x));
+        assert.equal(r.status, 200, r.text);
+        assert.equal((r.json as { response: { uid: string } }).response.uid, A, make(x));
+      }
+    }
+    assert.equal(await hits(), before, 'none of these is memoized: its first UUID "uid" is not request.uid');
+  });
+
   it('gives the same answer to a chunked request (fastify path) as to a Content-Length one (pre-router)', async () => {
     const body = JSON.stringify(imageReview([`registry.example.test/acme/paths@sha256:${'bc'.repeat(32)}`]));
     const viaHot = await post(`${srv.url}/scan`, body);
