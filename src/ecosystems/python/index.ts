@@ -1,6 +1,7 @@
 /**
  * Python packages. Installed distributions (`python-pkg`): `*.dist-info/METADATA`,
- * `*.egg-info/PKG-INFO`, `EGG-INFO/PKG-INFO` and `*.egg-info` files, except those an OS package
+ * `*.egg-info/PKG-INFO`, `EGG-INFO/PKG-INFO`, `*.egg-info` files and zipped `*.egg` files (their
+ * EGG-INFO/PKG-INFO, see egg.ts), except those an OS package
  * owns (see system-files.ts). Lock files, in project directories only (see mode.ts):
  * requirements.txt (`pip`), poetry.lock (`poetry`, with pyproject.toml for direct dependencies),
  * Pipfile.lock (`pipenv`).
@@ -10,6 +11,7 @@ import { describeError } from '../../shared/errors.ts';
 import type { Cataloger, CatalogContext } from '../types.ts';
 import { makePurl } from '../os/purl.ts';
 import { withoutAliases } from './aliases.ts';
+import { eggMetadata, isEggFile } from './egg.ts';
 import { condenseMetadata, parseMetadata } from './metadata.ts';
 import { langMode } from './mode.ts';
 import { isPythonMetadata, pythonLockKind, PYPROJECT } from './paths.ts';
@@ -39,7 +41,9 @@ function pkg(type: PackageType, name: string, version: string, file: FsFile): Pa
 }
 
 function installed(file: FsFile): Package | undefined {
-  const meta = parseMetadata(file.content.toString('utf8'));
+  const content = isEggFile(file.path) ? eggMetadata(file.content) : file.content;
+  if (!content) return undefined;
+  const meta = parseMetadata(content.toString('utf8'));
   if (!meta) return undefined;
   const p = pkg('python-pkg', meta.name, meta.version, file);
   if (meta.licenses.length) p.licenses = meta.licenses;
@@ -85,7 +89,7 @@ export function catalogPython(fs: ReadonlyFs, ctx: CatalogContext): Package[] {
   const owned = systemFiles(fs);
   const out: Package[] = [];
   for (const f of withoutAliases(fs.files(), owned)) {
-    if (isPythonMetadata(f.path)) {
+    if (isPythonMetadata(f.path) || isEggFile(f.path)) {
       const p = installed(f);
       if (p) out.push(p);
       continue;
@@ -103,13 +107,14 @@ export function catalogPython(fs: ReadonlyFs, ctx: CatalogContext): Package[] {
 
 export const pythonCataloger: Cataloger = {
   id: 'python',
-  version: 1,
+  version: 2, // 2: zipped eggs
   kind: 'lang',
   types: ['python-pkg', 'pip', 'poetry', 'pipenv'],
-  wants: (f) => isPythonMetadata(f.path) || pythonLockKind(f.path) !== undefined || isDpkgListFile(f.path),
+  wants: (f) => isPythonMetadata(f.path) || isEggFile(f.path) || pythonLockKind(f.path) !== undefined || isDpkgListFile(f.path),
   condense(path, content) {
     if (isDpkgListFile(path)) return condenseDpkgList(content);
     if (isPythonMetadata(path)) return condenseMetadata(content);
+    if (isEggFile(path)) return eggMetadata(content);
     return content;
   },
   maxFileSize: 32 * 1024 * 1024,

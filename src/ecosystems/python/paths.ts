@@ -12,6 +12,11 @@ export function isPythonMetadata(path: string): boolean {
   return path.endsWith('.egg-info');
 }
 
+/** A zipped egg (setuptools' binary distribution): a file named `*.egg`. */
+export function isEggFile(path: string): boolean {
+  return path.endsWith('.egg') && !path.endsWith('/.egg') && path !== '.egg';
+}
+
 export const REQUIREMENTS = 'requirements.txt';
 export const POETRY_LOCK = 'poetry.lock';
 export const PYPROJECT = 'pyproject.toml';

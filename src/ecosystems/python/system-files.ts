@@ -13,7 +13,7 @@
 import type { ReadonlyFs } from '../../domain/index.ts';
 import { mayBeGoBinary } from '../gobinary/paths.ts';
 import { isPackageJson } from '../npm/paths.ts';
-import { isPythonMetadata } from './paths.ts';
+import { isEggFile, isPythonMetadata } from './paths.ts';
 import { rpmOwnedFiles } from './rpm-files.ts';
 
 export const DPKG_INFO_DIR = 'var/lib/dpkg/info';
@@ -33,7 +33,7 @@ export function isDpkgListFile(path: string): boolean {
 
 /** Would any language cataloger ask whether this (slash-less) path is OS-owned? */
 function relevant(path: string): boolean {
-  return isPythonMetadata(path) || isPackageJson(path) || mayBeGoBinary(path);
+  return isPythonMetadata(path) || isEggFile(path) || isPackageJson(path) || mayBeGoBinary(path);
 }
 
 /** Keep the lines of a dpkg .list file that name a file some language cataloger may report. */
