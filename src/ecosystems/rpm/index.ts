@@ -80,12 +80,13 @@ export function toRpmPackage(h: RpmHeaderInfo, os: OsInfo | undefined, file: FsF
     }),
     locations: [file.layer ? { path: file.path, layer: file.layer } : { path: file.path }],
   };
-  if (h.epoch !== undefined) pkg.epoch = h.epoch;
+  // An explicit EPOCH 0 is no epoch (rpm compares them equal; Trivy and go-rpmdb's EpochNum read 0)
+  if (h.epoch) pkg.epoch = h.epoch;
   if (h.arch) pkg.arch = h.arch;
   const src = h.sourceRpm ? splitSourceRpm(h.sourceRpm) : undefined;
   if (src) {
     pkg.source = { name: src.name, version: `${src.version}-${src.release}`, release: src.release };
-    if (h.epoch !== undefined) pkg.source.epoch = h.epoch;
+    if (h.epoch) pkg.source.epoch = h.epoch;
   }
   if (h.license) pkg.licenses = [h.license];
   const extra: Record<string, string> = {};

@@ -37,7 +37,8 @@ function emit(name: string, dbPath: string, headers: HeaderFields[], packages: R
 // Imported signing keys are stored with the literal string '(none)' in SOURCERPM and VENDOR (and
 // no ARCH): `rpm -qa` prints '(none)', go-rpmdb (knqyf263/go-rpmdb pkg/package.go) and Trivy read
 // it as empty. Seen in go-rpmdb's CentOS BDB test databases (pkg/rpmdb_testcase.go, gpg-pubkey rows).
-// An explicit EPOCH 0 stays 0 (rpm -qa prints 0:, go-rpmdb's packages.csv writes 0).
+// An explicit EPOCH 0 is no epoch: rpm compares 0 and none equal, and go-rpmdb's CentOS test lists
+// (pkg/rpmdb_testcase.go) and Trivy's Epoch write 0 for both, so the shared format's null stands for it.
 emit(
   'rpm-none-tags',
   'var/lib/rpm/Packages.db',
@@ -51,8 +52,8 @@ emit(
     { name: 'gpg-pubkey', epoch: null, version: '5a6340b3', release: '6229229e', arch: null, evr: '5a6340b3-6229229e', source_rpm: null, source_name: null, source_version: null, license: 'pubkey', vendor: null },
     { name: 'tzdata', epoch: null, version: '2024a', release: '1.el9', arch: 'noarch', evr: '2024a-1.el9', source_rpm: 'tzdata-2024a-1.el9.src.rpm', source_name: 'tzdata', source_version: '2024a-1.el9', license: 'Public Domain', vendor: 'Example Vendor' },
     { name: 'openssl-libs', epoch: 1, version: '3.0.7', release: '27.el9', arch: 'x86_64', evr: '1:3.0.7-27.el9', source_rpm: 'openssl-3.0.7-27.el9.src.rpm', source_name: 'openssl', source_version: '3.0.7-27.el9', license: 'Apache-2.0', vendor: 'Example Vendor' },
-    { name: 'perl-Errno', epoch: 0, version: '1.30', release: '481.el9', arch: 'x86_64', evr: '1.30-481.el9', source_rpm: 'perl-5.32.1-481.el9.src.rpm', source_name: 'perl', source_version: '5.32.1-481.el9', license: 'GPL+ or Artistic', vendor: 'Example Vendor' },
+    { name: 'perl-Errno', epoch: null, version: '1.30', release: '481.el9', arch: 'x86_64', evr: '1.30-481.el9', source_rpm: 'perl-5.32.1-481.el9.src.rpm', source_name: 'perl', source_version: '5.32.1-481.el9', license: 'GPL+ or Artistic', vendor: 'Example Vendor' },
   ],
-  "Headers written for this fixture. gpg-pubkey's SOURCERPM and VENDOR hold the literal '(none)' rpm writes for imported keys; they are absent, not values.",
+  "Headers written for this fixture. gpg-pubkey's SOURCERPM and VENDOR hold the literal '(none)' rpm writes for imported keys; they are absent, not values. perl-Errno's header has an explicit EPOCH 0: no epoch.",
   [{ repo: 'knqyf263/go-rpmdb', path: 'pkg/package.go, pkg/rpmdb_testcase.go (gpg-pubkey rows)', license: 'MIT', expected_from: 'behaviour only; data written for this fixture' }],
 );
