@@ -22,13 +22,15 @@ export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
 export const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
-const gvk = z.looseObject({ group: z.string().max(253), version: z.string().max(63), kind: z.string().max(253) });
-const gvr = z.looseObject({ group: z.string().max(253), version: z.string().max(63), resource: z.string().max(253) });
+// The API server always sends `group` ("" for the core group); kwctl-style requests (kubewarden
+// test_data) leave it and `resource` out, so "" and the kind's group/version stand in for them.
+const gvk = z.looseObject({ group: z.string().max(253).default(''), version: z.string().max(63), kind: z.string().max(253) });
+const gvr = z.looseObject({ group: z.string().max(253).default(''), version: z.string().max(63), resource: z.string().max(253) });
 
 const requestSchema = z.looseObject({
   uid: z.string().min(1).max(256),
   kind: gvk,
-  resource: gvr,
+  resource: gvr.optional(),
   subResource: z.string().max(253).nullish(),
   requestKind: gvk.nullish(),
   requestResource: gvr.nullish(),
@@ -101,7 +103,9 @@ export function parseAdmissionReview(body: unknown): AdmissionReview {
   const request: { -readonly [K in keyof AdmissionRequest]: AdmissionRequest[K] } = {
     uid: q.uid,
     kind: { group: q.kind.group, version: q.kind.version, kind: q.kind.kind },
-    resource: { group: q.resource.group, version: q.resource.version, resource: q.resource.resource },
+    resource: q.resource
+      ? { group: q.resource.group, version: q.resource.version, resource: q.resource.resource }
+      : { group: q.kind.group, version: q.kind.version, resource: '' },
     operation: q.operation,
     object: q.object ?? null,
     oldObject: q.oldObject ?? null,
