@@ -35,8 +35,16 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
   },
 ];
 
+/**
+ * The row for (group, kind). A request that names no group (kwctl-style test requests leave `group`
+ * out; it reads as the core group "") and a kind the core group does not have gets that kind's row in
+ * its own group: { kind: 'Deployment', version: 'v1' } is apps/Deployment. No core kind shares a name
+ * with a workload kind of another group, so this never changes what a real API server request means.
+ */
 export function workloadKind(group: string, kind: string): WorkloadKind | undefined {
-  return WORKLOAD_KINDS.find((w) => w.group === group && w.kind === kind);
+  const exact = WORKLOAD_KINDS.find((w) => w.group === group && w.kind === kind);
+  if (exact || group !== '') return exact;
+  return WORKLOAD_KINDS.find((w) => w.kind === kind && w.group !== 'extensions');
 }
 
 export const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
