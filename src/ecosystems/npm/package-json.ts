@@ -1,7 +1,8 @@
 /**
  * package.json of an installed package (or a project manifest). Licenses from `license` (a string,
- * or the legacy `{type}` object) and the legacy `licenses` array (strings or `{type}` objects),
- * normalised as Trivy normalises them ('BSD' → 'BSD-3-Clause').
+ * the legacy `{type}` object, or an array of them) and the legacy `licenses` array (strings or
+ * `{type}` objects), normalised as Trivy normalises them ('BSD' → 'BSD-3-Clause'). A name npm
+ * would refuse ('@scope/pkg/', 'a@b') is not a package (Trivy refuses the file).
  */
 import { normalizeLicense } from '../os/licenses.ts';
 import { inNodeModules } from './paths.ts';
@@ -25,21 +26,31 @@ function licenseName(v: unknown): string | undefined {
   return undefined;
 }
 
-function licensesOf(doc: Record<string, unknown>): string[] {
+/** A string, a `{type}` object, or an array of either (empty and unknown entries skipped). */
+function licenseNames(v: unknown): string[] {
+  if (!Array.isArray(v)) {
+    const n = licenseName(v);
+    return n ? [n] : [];
+  }
   const out: string[] = [];
-  const one = licenseName(doc['license']);
-  if (one) out.push(one);
-  const many = doc['licenses'];
-  if (Array.isArray(many)) {
-    for (const l of many) {
-      const n = licenseName(l);
-      if (n) out.push(n);
-    }
-  } else {
-    const n = licenseName(many);
+  for (const l of v) {
+    const n = licenseName(l);
     if (n) out.push(n);
   }
+  return out;
+}
+
+function licensesOf(doc: Record<string, unknown>): string[] {
+  // `license` is sometimes written as the legacy array too (`"license": [{"type": "MIT"}, …]`)
+  const out = [...licenseNames(doc['license']), ...licenseNames(doc['licenses'])];
   return [...new Set(out.map(normalizeLicense))];
+}
+
+/** npm's rule for names (Trivy's packagejson.IsValidName): URL-friendly, one optional @scope/. */
+const NAME_RE = /^(@[A-Za-z0-9._-]+\/)?[A-Za-z0-9._-]+$/;
+
+export function isValidPackageName(name: string): boolean {
+  return NAME_RE.test(name);
 }
 
 function workspacesOf(v: unknown): string[] | undefined {
@@ -58,7 +69,7 @@ export function parsePackageJson(text: string): PackageJson | undefined {
   }
   if (!isObj(doc)) return undefined;
   const out: PackageJson = { licenses: licensesOf(doc) };
-  if (typeof doc['name'] === 'string' && doc['name'] !== '') out.name = doc['name'];
+  if (typeof doc['name'] === 'string' && doc['name'] !== '' && isValidPackageName(doc['name'])) out.name = doc['name'];
   if (typeof doc['version'] === 'string' && doc['version'] !== '') out.version = doc['version'];
   const ranges = (keys: string[]): Record<string, string> | undefined => {
     const o: Record<string, string> = {};
