@@ -2,8 +2,14 @@
  * pip requirements files, as Trivy reads them: only exact `name==version` (and `===`) pins count (ranges,
  * URLs, `-r` includes and options are not versions of anything installed). Spaces and line
  * continuations are removed, extras (`name[socks]`) dropped, and the line is cut at `#`, `;`
- * (environment markers) and `--` (per-requirement options such as --hash).
+ * (environment markers) and `--` (per-requirement options such as --hash). A pin whose name is not
+ * a PEP 508 name or whose version is not a PEP 440 version (wildcards `2.0.*`, template
+ * placeholders, quoted strings) is skipped, as Trivy skips it.
  */
+import { parsePep440 } from '../../versions/pep440.ts';
+
+/** PEP 508 names: letters, digits, '.', '_' and '-' (Trivy's isValidName). */
+const NAME_RE = /^[\p{L}\p{N}._-]+$/u;
 
 export interface Pin {
   name: string;
@@ -39,10 +45,12 @@ export function parseRequirements(text: string): Pin[] {
     line = dropExtras(line);
     line = cut(cut(cut(line, '#'), ';'), '--');
     // '===' (arbitrary equality) pins too; Trivy would read its version as '=1.0'
-    const parts = line.includes('===') ? line.split('===') : line.split('==');
+    const arbitrary = line.includes('===');
+    const parts = arbitrary ? line.split('===') : line.split('==');
     if (parts.length !== 2) continue;
     const [name, version] = parts as [string, string];
-    if (!name || !version) continue;
+    if (!name || !version || !NAME_RE.test(name)) continue;
+    if (!arbitrary && parsePep440(version) === undefined) continue;
     out.push({ name, version, line: i + 1 });
   }
   return out;
