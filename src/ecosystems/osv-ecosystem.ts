@@ -126,6 +126,20 @@ export function matchName(pkg: Package, os?: OsInfo): string {
   return pkg.source?.name || pkg.name;
 }
 
+/** RPM families whose feeds name packages by source RPM in some records and by binary RPM in others. */
+const RPM_BOTH_NAMES = new Set<string>(['rocky', 'alma', 'azurelinux', 'opensuse.leap', 'opensuse.tumbleweed', 'suse linux enterprise server', 'suse linux enterprise micro']);
+
+/**
+ * Every name to look the package up by: matchName, then, for RPM families whose OSV feeds list
+ * binary RPMs (SUSE, openSUSE) or source RPMs (Rocky, AlmaLinux advisories), the other one too. A
+ * record that names both still gives one match per record.
+ */
+export function matchNames(pkg: Package, os?: OsInfo): string[] {
+  const first = matchName(pkg, os);
+  if (pkg.type !== 'rpm' || !os || !RPM_BOTH_NAMES.has(os.family) || first === pkg.name) return [first];
+  return [first, pkg.name];
+}
+
 /** The version to compare in that ecosystem: the source version where the source name is matched. */
 export function matchVersion(pkg: Package, os?: OsInfo): string {
   if (pkg.type === 'deb' && !(os && BINARY_NAMED.has(os.family))) return pkg.source?.version || pkg.version;

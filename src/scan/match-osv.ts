@@ -16,7 +16,7 @@
  */
 import type { Finding, Inventory, OsInfo, Package, Severity } from '../domain/index.ts';
 import { severityRank } from '../domain/index.ts';
-import { matchName, matchVersion, osvEcosystem } from '../ecosystems/osv-ecosystem.ts';
+import { matchNames, matchVersion, osvEcosystem } from '../ecosystems/osv-ecosystem.ts';
 import { baseEcosystem, comparatorFor, type Comparator } from '../versions/index.ts';
 import { semver } from '../versions/semver.ts';
 import type { OsvAffected, OsvRecord } from '../vulndb/osv-types.ts';
@@ -256,10 +256,29 @@ function sortFindings(findings: Finding[]): void {
 }
 
 /** The OSV lookup key of a package: ecosystem, name and version to compare, or why there is none. */
-export function lookupKey(pkg: Package, os: OsInfo | undefined): { ecosystem: string; name: string; version: string } | undefined {
+export function lookupKey(
+  pkg: Package,
+  os: OsInfo | undefined,
+): { ecosystem: string; name: string; names: string[]; version: string } | undefined {
   const ecosystem = osvEcosystem(pkg, os);
   if (!ecosystem) return undefined;
-  return { ecosystem, name: matchName(pkg, os), version: matchVersion(pkg, os) };
+  const names = matchNames(pkg, os);
+  return { ecosystem, name: names[0]!, names, version: matchVersion(pkg, os) };
+}
+
+/** Matches under every lookup name of a package, one per record (the first name's wins). */
+function matchAllNames(store: AdvisoryStore, key: { ecosystem: string; names: string[]; version: string }, cmp: Comparator): OsvMatch[] {
+  if (key.names.length === 1) return matchPackageVersion(store, key.ecosystem, key.names[0]!, key.version, cmp);
+  const seen = new Set<string>();
+  const out: OsvMatch[] = [];
+  for (const name of key.names) {
+    for (const m of matchPackageVersion(store, key.ecosystem, name, key.version, cmp)) {
+      if (seen.has(m.record.id)) continue;
+      seen.add(m.record.id);
+      out.push(m);
+    }
+  }
+  return out;
 }
 
 export function matchOsv(inventory: Inventory, store: AdvisoryStore, opts: MatchOsvOptions = {}): MatchOsvResult {
@@ -285,7 +304,7 @@ export function matchOsv(inventory: Inventory, store: AdvisoryStore, opts: Match
       invalid.push(`${pkg.name}@${key.version}`);
       continue;
     }
-    const { kept, vendorIds } = foldUmbrellas(matchPackageVersion(store, key.ecosystem, key.name, key.version, cmp));
+    const { kept, vendorIds } = foldUmbrellas(matchAllNames(store, key, cmp));
     for (const group of groupMatches(kept)) {
       const f = buildFinding(pkg, group, cmp, store, source);
       const vendor = [...new Set([f.advisoryId, ...f.aliases].flatMap((x) => vendorIds.get(x) ?? []))].sort();

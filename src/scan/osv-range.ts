@@ -21,10 +21,11 @@ type Ev = { kind: 'introduced' | 'fixed' | 'last_affected' | 'limit'; v: string 
 function flatten(events: readonly OsvEvent[]): Ev[] {
   const out: Ev[] = [];
   for (const e of events) {
-    if (typeof e.introduced === 'string') out.push({ kind: 'introduced', v: e.introduced });
-    if (typeof e.fixed === 'string') out.push({ kind: 'fixed', v: e.fixed });
-    if (typeof e.last_affected === 'string') out.push({ kind: 'last_affected', v: e.last_affected });
-    if (typeof e.limit === 'string') out.push({ kind: 'limit', v: e.limit });
+    // an empty value (schema-valid, seen in converted feeds) is no event
+    if (typeof e.introduced === 'string' && e.introduced !== '') out.push({ kind: 'introduced', v: e.introduced });
+    if (typeof e.fixed === 'string' && e.fixed !== '') out.push({ kind: 'fixed', v: e.fixed });
+    if (typeof e.last_affected === 'string' && e.last_affected !== '') out.push({ kind: 'last_affected', v: e.last_affected });
+    if (typeof e.limit === 'string' && e.limit !== '') out.push({ kind: 'limit', v: e.limit });
   }
   return out;
 }
@@ -99,7 +100,7 @@ function lowestFixAbove(affected: OsvAffected, version: string, cmp: Comparator,
     if (r.type !== 'ECOSYSTEM' && r.type !== 'SEMVER') continue;
     const c = r.type === 'SEMVER' ? semverCmp : cmp;
     for (const e of r.events ?? []) {
-      if (typeof e.fixed !== 'string' || c.compare(e.fixed, version) <= 0) continue;
+      if (typeof e.fixed !== 'string' || e.fixed === '' || c.compare(e.fixed, version) <= 0) continue;
       if (best === undefined || c.compare(e.fixed, best) < 0) best = e.fixed;
     }
   }

@@ -5,7 +5,9 @@
  *   2. the matched affected[] entry's own `severity` vectors → 'osv-affected-cvss-v3' …
  *   3. the vendor's qualitative rating: GHSA `database_specific.severity` (LOW/MODERATE/HIGH/CRITICAL)
  *      → 'ghsa' (or '<prefix>' of the record id for other feeds), Ubuntu priority (`severity` type
- *      'Ubuntu') → 'ubuntu'
+ *      'Ubuntu') → 'ubuntu'; then the matched affected[] entry's rating: `database_specific.severity`,
+ *      Ubuntu's `ecosystem_specific.ubuntu_priority`, Debian's `ecosystem_specific.urgency`
+ *      ('unimportant' is LOW, as Trivy reads the Debian tracker; 'not yet assigned' is no answer)
  *   4. store.cveSeverity(CVE alias) (NVD data) → the source it names ('nvd')
  *   5. UNKNOWN → 'none'
  */
@@ -66,7 +68,8 @@ function fromVectors(list: readonly OsvSeverity[] | undefined, prefix: string, r
     for (const s of list) {
       if (s.type !== type || typeof s.score !== 'string') continue;
       const score = cvssScore(type, s.score);
-      if (score === undefined) continue;
+      // a 0.0 vector (no impact: GHSA-2cjh-75gp-34gc) rates nothing; the vendor's word decides
+      if (score === undefined || score === 0) continue;
       const severity = type === 'CVSS_V2' ? v2Severity(score) : severityFromScore(score);
       return { severity, score, vector: s.score, source: `${prefix}-cvss-${tag}`, rank: rankBase + i };
     }
@@ -75,6 +78,7 @@ function fromVectors(list: readonly OsvSeverity[] | undefined, prefix: string, r
 }
 
 const VENDOR_WORDS: Readonly<Record<string, Severity>> = {
+  unimportant: 'LOW',
   negligible: 'LOW',
   low: 'LOW',
   moderate: 'MEDIUM',
@@ -85,7 +89,25 @@ const VENDOR_WORDS: Readonly<Record<string, Severity>> = {
 };
 
 function vendorWord(v: unknown): Severity | undefined {
-  return typeof v === 'string' ? VENDOR_WORDS[v.trim().toLowerCase()] : undefined;
+  // Debian's tracker marks provisional urgencies with a trailing '*' ('medium*')
+  return typeof v === 'string' ? VENDOR_WORDS[v.trim().toLowerCase().replace(/\*+$/, '')] : undefined;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function fromAffectedVendor(record: OsvRecord, affected: OsvAffected | undefined): SeverityResult | undefined {
+  if (!affected) return undefined;
+  const ds = isRecord(affected.database_specific) ? affected.database_specific : undefined;
+  const es = isRecord(affected.ecosystem_specific) ? affected.ecosystem_specific : undefined;
+  const dsWord = vendorWord(ds?.['severity']);
+  if (dsWord) return { severity: dsWord, source: idPrefix(record.id), rank: 12 };
+  const ubuntu = vendorWord(es?.['ubuntu_priority']);
+  if (ubuntu) return { severity: ubuntu, source: 'ubuntu', rank: 12 };
+  const debian = vendorWord(es?.['urgency']);
+  if (debian) return { severity: debian, source: 'debian', rank: 12 };
+  return undefined;
 }
 
 function idPrefix(id: string): string {
@@ -115,7 +137,7 @@ export function recordSeverity(record: OsvRecord, affected: OsvAffected | undefi
   if (own) return { ...own, vendor: idPrefix(record.id) };
   const aff = fromVectors(affected?.severity, 'osv-affected', 3);
   if (aff) return { ...aff, vendor: idPrefix(record.id) };
-  const vendor = fromVendor(record);
+  const vendor = fromVendor(record) ?? fromAffectedVendor(record, affected);
   if (vendor) return vendor;
   if (store.cveSeverity) {
     for (const cve of cveIds(record)) {

@@ -61,7 +61,8 @@ function event(x: unknown, p: string): void {
   for (const [k, v] of Object.entries(e)) {
     if (!EVENT_KEYS.has(k)) continue;
     known++;
-    need(typeof v === 'string' && v.length > 0, `${p}.${k}`, typeof v === 'string' ? 'empty' : 'not a string');
+    // the schema allows "" (it means no such event: osv-range.ts ignores it), not other types
+    need(typeof v === 'string', `${p}.${k}`, 'not a string');
   }
   need(known > 0, p, 'no introduced/fixed/last_affected/limit');
 }
@@ -84,7 +85,7 @@ function affected(x: unknown, p: string): void {
     need(isObj(pkg), `${p}.package`, 'not an object');
     const k = pkg as Record<string, unknown>;
     need(typeof k['ecosystem'] === 'string' && k['ecosystem'].length > 0, `${p}.package.ecosystem`, 'missing or not a string');
-    need(typeof k['name'] === 'string' && k['name'].length > 0, `${p}.package.name`, 'missing or not a string');
+    need(typeof k['name'] === 'string', `${p}.package.name`, 'missing or not a string');
     optString(k, 'purl', `${p}.package.`);
   }
   optArray(a, 'severity', `${p}.`, severity);
