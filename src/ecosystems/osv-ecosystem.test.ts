@@ -21,8 +21,14 @@ describe('osvEcosystem', () => {
     [os('wolfi', '20230201'), 'apk', 'Wolfi'],
     [os('chainguard', '20230214'), 'apk', 'Chainguard'],
     [os('azurelinux', '3.0'), 'rpm', 'Azure Linux:3'],
-    [os('opensuse.leap', '15.5', { prettyName: 'openSUSE Leap 15.5' }), 'rpm', 'openSUSE:openSUSE Leap 15.5'],
-    [os('suse linux enterprise server', '15.5', { prettyName: 'SUSE Linux Enterprise Server 15 SP5' }), 'rpm', 'SUSE:SUSE Linux Enterprise Server 15 SP5'],
+    // OSV: 'openSUSE:Leap 15.5', 'openSUSE:Tumbleweed', 'SUSE:Linux Enterprise Server 15 SP5' (PRETTY_NAME without the vendor)
+    [os('opensuse.leap', '15.5', { prettyName: 'openSUSE Leap 15.5' }), 'rpm', 'openSUSE:Leap 15.5'],
+    [os('opensuse.leap', '15.6'), 'rpm', 'openSUSE:Leap 15.6'],
+    [os('opensuse.tumbleweed', '20240801', { prettyName: 'openSUSE Tumbleweed' }), 'rpm', 'openSUSE:Tumbleweed'],
+    [os('suse linux enterprise server', '15.5', { prettyName: 'SUSE Linux Enterprise Server 15 SP5' }), 'rpm', 'SUSE:Linux Enterprise Server 15 SP5'],
+    [os('suse linux enterprise server', '15.5'), 'rpm', 'SUSE:Linux Enterprise Server 15 SP5'],
+    [os('suse linux enterprise server', '15'), 'rpm', 'SUSE:Linux Enterprise Server 15'],
+    [os('suse linux enterprise micro', '5.5', { prettyName: 'SUSE Linux Enterprise Micro 5.5' }), 'rpm', 'SUSE:Linux Enterprise Micro 5.5'],
     [os('centos', '7.6.1810'), 'rpm', undefined],
     [os('amazon', '2 (Karoo)'), 'rpm', undefined],
   ];

@@ -64,6 +64,29 @@ function ubuntuEcosystem(os: OsInfo): string | undefined {
   return lts ? `Ubuntu:${mm}:LTS` : `Ubuntu:${mm}`;
 }
 
+/**
+ * SUSE and openSUSE name the release by os-release PRETTY_NAME without the vendor word:
+ * 'openSUSE Leap 15.5' → 'openSUSE:Leap 15.5', 'openSUSE Tumbleweed' → 'openSUSE:Tumbleweed',
+ * 'SUSE Linux Enterprise Server 15 SP5' → 'SUSE:Linux Enterprise Server 15 SP5'. Without a
+ * PRETTY_NAME the product and VERSION_ID give the same string.
+ */
+function suseEcosystem(os: OsInfo): string | undefined {
+  const opensuse = os.family.startsWith('opensuse');
+  const vendor = opensuse ? 'openSUSE' : 'SUSE';
+  const pretty = os.prettyName?.trim();
+  if (pretty) {
+    const rest = pretty.startsWith(`${vendor} `) ? pretty.slice(vendor.length + 1).trim() : pretty;
+    return rest ? `${vendor}:${rest}` : undefined;
+  }
+  if (os.family === 'opensuse.tumbleweed') return 'openSUSE:Tumbleweed';
+  if (os.family === 'opensuse.leap') return os.version ? `openSUSE:Leap ${os.version}` : undefined;
+  const m = /^(\d+)(?:\.(\d+))?/.exec(os.version);
+  if (!m) return undefined;
+  const sp = m[2] && m[2] !== '0' ? ` SP${m[2]}` : '';
+  const product = os.family === 'suse linux enterprise micro' ? 'Linux Enterprise Micro' : 'Linux Enterprise Server';
+  return os.family === 'suse linux enterprise micro' ? `SUSE:${product} ${os.version}` : `SUSE:${product} ${m[1]}${sp}`;
+}
+
 /** The OSV ecosystem of an OS package under the detected OS. */
 export function osOsvEcosystem(os: OsInfo): string | undefined {
   switch (os.family) {
@@ -97,10 +120,9 @@ export function osOsvEcosystem(os: OsInfo): string | undefined {
       return 'Chainguard';
     case 'opensuse.leap':
     case 'opensuse.tumbleweed':
-      return os.prettyName ? `openSUSE:${os.prettyName}` : undefined;
     case 'suse linux enterprise server':
     case 'suse linux enterprise micro':
-      return os.prettyName ? `SUSE:${os.prettyName}` : undefined;
+      return suseEcosystem(os);
     default:
       return undefined;
   }
