@@ -61,7 +61,19 @@ function ubuntuEcosystem(os: OsInfo): string | undefined {
   if (!mm) return undefined;
   const [yy, month] = mm.split('.');
   const lts = month === '04' && Number(yy) % 2 === 0;
-  return lts ? `Ubuntu:${mm}:LTS` : `Ubuntu:${mm}`;
+  if (!lts) return `Ubuntu:${mm}`;
+  // Ubuntu Pro (ESM) enabled: its fixes are filed under 'Ubuntu:Pro:<release>:LTS'
+  return os.extended ? `Ubuntu:Pro:${mm}:LTS` : `Ubuntu:${mm}:LTS`;
+}
+
+/**
+ * Further OSV ecosystems whose entries apply to this package: an Ubuntu Pro system still runs the
+ * plain LTS release, so 'Ubuntu:22.04:LTS' entries count beside 'Ubuntu:Pro:22.04:LTS' ones.
+ */
+export function alsoEcosystems(pkg: Package, os?: OsInfo): string[] {
+  if (!os || !OS_PACKAGE_TYPES.has(pkg.type) || os.family !== 'ubuntu' || !os.extended) return [];
+  const e = ubuntuEcosystem(os);
+  return e?.startsWith('Ubuntu:Pro:') ? [e.replace('Ubuntu:Pro:', 'Ubuntu:')] : [];
 }
 
 /**

@@ -16,7 +16,7 @@
  */
 import type { Finding, Inventory, OsInfo, Package, Severity } from '../domain/index.ts';
 import { severityRank } from '../domain/index.ts';
-import { matchNames, matchVersion, osvEcosystem } from '../ecosystems/osv-ecosystem.ts';
+import { alsoEcosystems, matchNames, matchVersion, osvEcosystem } from '../ecosystems/osv-ecosystem.ts';
 import { baseEcosystem, comparatorFor, type Comparator } from '../versions/index.ts';
 import { semver } from '../versions/semver.ts';
 import type { OsvAffected, OsvRecord } from '../vulndb/osv-types.ts';
@@ -71,8 +71,10 @@ export function matchPackageVersion(
   name: string,
   version: string,
   cmp: Comparator,
+  also: readonly string[] = [],
 ): OsvMatch[] {
-  const ecosystems = ecosystem.includes(':') ? [ecosystem, baseEcosystem(ecosystem)] : [ecosystem];
+  // `also`: further releases whose entries count for this system (Ubuntu Pro: the plain LTS too)
+  const ecosystems = [...new Set([ecosystem, ...also, ...(ecosystem.includes(':') ? [baseEcosystem(ecosystem)] : [])])];
   const normalise = nameNormaliser(ecosystem);
   const seen = new Set<string>();
   const out: OsvMatch[] = [];
@@ -259,20 +261,20 @@ function sortFindings(findings: Finding[]): void {
 export function lookupKey(
   pkg: Package,
   os: OsInfo | undefined,
-): { ecosystem: string; name: string; names: string[]; version: string } | undefined {
+): { ecosystem: string; also: string[]; name: string; names: string[]; version: string } | undefined {
   const ecosystem = osvEcosystem(pkg, os);
   if (!ecosystem) return undefined;
   const names = matchNames(pkg, os);
-  return { ecosystem, name: names[0]!, names, version: matchVersion(pkg, os) };
+  return { ecosystem, also: alsoEcosystems(pkg, os), name: names[0]!, names, version: matchVersion(pkg, os) };
 }
 
 /** Matches under every lookup name of a package, one per record (the first name's wins). */
-function matchAllNames(store: AdvisoryStore, key: { ecosystem: string; names: string[]; version: string }, cmp: Comparator): OsvMatch[] {
-  if (key.names.length === 1) return matchPackageVersion(store, key.ecosystem, key.names[0]!, key.version, cmp);
+function matchAllNames(store: AdvisoryStore, key: { ecosystem: string; also: string[]; names: string[]; version: string }, cmp: Comparator): OsvMatch[] {
+  if (key.names.length === 1) return matchPackageVersion(store, key.ecosystem, key.names[0]!, key.version, cmp, key.also);
   const seen = new Set<string>();
   const out: OsvMatch[] = [];
   for (const name of key.names) {
-    for (const m of matchPackageVersion(store, key.ecosystem, name, key.version, cmp)) {
+    for (const m of matchPackageVersion(store, key.ecosystem, name, key.version, cmp, key.also)) {
       if (seen.has(m.record.id)) continue;
       seen.add(m.record.id);
       out.push(m);

@@ -86,6 +86,18 @@ describe('Ubuntu (CVE-2024-0727: Pro ecosystems, versions lists, no-fix entries,
     const v = '1.1.1-1ubuntu2.1~18.04.23';
     assert.deepEqual(scan([rec], [pkg('deb', 'libssl1.1', v, { name: 'openssl', version: v })], { family: 'ubuntu', version: '18.04' }), []);
   });
+  it('18.04 with Ubuntu Pro (ESM) on: the Pro entry applies and gives the ESM fix', () => {
+    const v = '1.1.1-1ubuntu2.1~18.04.23';
+    assert.deepEqual(scan([rec], [pkg('deb', 'libssl1.1', v, { name: 'openssl', version: v })], { family: 'ubuntu', version: '18.04', extended: true }), [
+      'libssl1.1 CVE-2024-0727 fixed 1.1.1-1ubuntu2.1~18.04.23+esm4 MEDIUM osv-cvss-v3',
+    ]);
+  });
+  it('20.04 with Ubuntu Pro on: the plain LTS entries still apply', () => {
+    const v = '1.1.1f-1ubuntu2.20';
+    assert.deepEqual(scan([rec], [pkg('deb', 'libssl1.1', v, { name: 'openssl', version: v })], { family: 'ubuntu', version: '20.04', extended: true }), [
+      'libssl1.1 CVE-2024-0727 fixed 1.1.1f-1ubuntu2.21 MEDIUM osv-cvss-v3',
+    ]);
+  });
   it('22.04: edk2 in the versions list and under introduced 0', () => {
     const v = '2022.02-3ubuntu0.22.04.2';
     assert.deepEqual(scan([rec], [pkg('deb', 'ovmf', v, { name: 'edk2', version: v })], { family: 'ubuntu', version: '22.04' }), [
