@@ -22,6 +22,9 @@ const BY_ECOSYSTEM: ReadonlyMap<string, Comparator> = new Map<string, Comparator
   ['Alpine', apk],
   ['Wolfi', apk],
   ['Chainguard', apk],
+  ['MinimOS', apk],
+  ['Alpaquita', apk],
+  ['BellSoft Hardened Containers', apk],
   ['Rocky Linux', rpm],
   ['AlmaLinux', rpm],
   ['Red Hat', rpm],
@@ -43,6 +46,7 @@ const BY_ECOSYSTEM: ReadonlyMap<string, Comparator> = new Map<string, Comparator
   ['Hex', semver],
   ['Pub', semver],
   ['SwiftURL', semver],
+  ['Bitnami', semver],
 ]);
 
 /** The ecosystem name without its release suffix: 'Ubuntu:22.04:LTS' → 'Ubuntu'. */

@@ -92,6 +92,12 @@ describe('ecosystem table', () => {
     assert.equal(comparatorFor('Rocky Linux:9')?.id, 'rpm');
     assert.equal(comparatorFor('Go')?.id, 'go');
     assert.equal(comparatorFor('PyPI')?.id, 'pep440');
+    assert.equal(comparatorFor('Ubuntu:Pro:18.04:LTS')?.id, 'dpkg');
+    assert.equal(comparatorFor('Alpaquita:23')?.id, 'apk');
+    assert.equal(comparatorFor('MinimOS')?.id, 'apk');
+    assert.equal(comparatorFor('SUSE:Linux Enterprise Server 15 SP5')?.id, 'rpm');
+    assert.equal(comparatorFor('Red Hat:enterprise_linux:9::appstream')?.id, 'rpm');
+    assert.equal(comparatorFor('Bitnami')?.id, 'semver');
     assert.equal(comparatorFor('Nope'), undefined);
     assert.throws(() => compareVersions('Nope', '1', '2'), /no version comparator/);
   });
