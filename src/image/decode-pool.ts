@@ -165,6 +165,15 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     return true;
   };
   const jobs = new Map<number, Job>();
+  // Transfer and read buffers outlive jobs: one worker reads many layers with the same few buffers,
+  // instead of allocating and freeing megabytes per layer across threads (which the allocator's
+  // per-thread arenas keep as resident memory).
+  const outPool: ArrayBuffer[] = [];
+  const readPool: Buffer[] = [];
+  const giveBack = (j: Job): void => {
+    for (const ab of j.free.splice(0)) if (outPool.length < 2 * MAX_BUFS) outPool.push(ab);
+    for (const b of j.readFree.splice(0)) if (readPool.length < 4) readPool.push(b);
+  };
 
   const flush = (j: Job): void => {
     if (!j.cur || j.curFill === 0) return;
@@ -175,7 +184,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
   };
   const outBuffer = (j: Job): boolean => {
     if (j.cur) return true;
-    const ab = j.free.pop() ?? (j.allocated < MAX_BUFS ? (j.allocated++, new ArrayBuffer(OUT_BUF)) : undefined);
+    const ab = j.free.pop() ?? (j.allocated < MAX_BUFS ? (j.allocated++, outPool.pop() ?? new ArrayBuffer(OUT_BUF)) : undefined);
     if (!ab) return false;
     j.cur = Buffer.from(ab);
     j.curFill = 0;
@@ -240,6 +249,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     j.done = true;
     if (j.fd !== undefined) fs.close(j.fd, () => {});
     jobs.delete(j.id);
+    giveBack(j);
     const blobDigest = j.blobHash?.digest('hex') ?? '';
     if (j.failed) port.postMessage({ t: 'err', id: j.id, kind: j.failed.kind, message: j.failed.message, blobDigest, rawBytes: j.raw, compression: j.compression });
     else port.postMessage({ t: 'end', id: j.id, blobDigest, tarDigest: j.tarHash?.digest('hex') ?? '', rawBytes: j.raw, compression: j.compression });
@@ -334,7 +344,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
       }
       j.reading = true;
       j.readPos += Math.min(READ, left);
-      const buf = j.readFree.pop() ?? Buffer.allocUnsafeSlow(READ);
+      const buf = j.readFree.pop() ?? readPool.pop() ?? Buffer.allocUnsafeSlow(READ);
       const release = (): void => void (j.readFree.length < 3 && j.readFree.push(buf));
       const read = (): void => {
         fs.read(j.fd!, buf, 0, Math.min(READ, left), pos, (err, n) => {
@@ -405,7 +415,11 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
       return;
     }
     const j = jobs.get(m.id);
-    if (!j) return;
+    if (!j) {
+      // the last out buffers of a finished job come back after it ended
+      if (m.t === 'ack' && outPool.length < 2 * MAX_BUFS) outPool.push(m.buf);
+      return;
+    }
     switch (m.t) {
       case 'in':
         j.requested--;
@@ -454,6 +468,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
         j.sync?.z.destroy();
         if (j.fd !== undefined) fs.close(j.fd, () => {});
         jobs.delete(j.id);
+        giveBack(j);
         break;
     }
   });
@@ -461,8 +476,6 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
 /* eslint-enable */
 
 interface Pending {
-  /** Input buffers the worker gave back, for the next chunks. */
-  free: ArrayBuffer[];
   queue: { ab?: ArrayBuffer; len?: number; raw?: number; end?: Extract<FromWorker, { t: 'end' }>; err?: Extract<FromWorker, { t: 'err' }> }[];
   wake?: (() => void) | undefined;
   pull?: () => void;
@@ -475,6 +488,8 @@ export class DecodePool {
   readonly #jobs = new Map<number, Pending & { worker: Worker }>();
   #next = 1;
   #closed = false;
+  /** Input buffers the workers gave back, for the next forwarded chunks of any layer. */
+  readonly #netFree: ArrayBuffer[] = [];
 
   constructor(size: number) {
     this.#size = Math.max(1, size);
@@ -484,7 +499,7 @@ export class DecodePool {
     const idle = this.#workers.find((x) => x.busy === 0);
     if (idle) return idle;
     if (this.#workers.length < this.#size) {
-      const w = new Worker(`(${workerMain.toString()})(${READ}, ${ZCHUNK}, ${OUT_BUF}, ${MAX_BUFS})`, { eval: true, stdout: false, stderr: false });
+      const w = new Worker(`(${workerMain.toString()})(${READ}, ${ZCHUNK}, ${OUT_BUF}, ${MAX_BUFS})`, { eval: true, stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 } });
       const entry = { w, busy: 0 };
       w.on('message', (m: FromWorker) => this.#onMessage(m));
       w.on('error', (err: Error) => {
@@ -501,13 +516,14 @@ export class DecodePool {
   }
 
   #onMessage(m: FromWorker): void {
+    if (m.t === 'ret') {
+      // forwarded-input buffers serve every layer of the pool (also those returned after their job ended)
+      if (m.buf.byteLength === READ && this.#netFree.length < 6) this.#netFree.push(m.buf);
+      return;
+    }
     const j = this.#jobs.get(m.id);
     if (!j) return;
     if (m.t === 'pull') j.pull?.();
-    else if (m.t === 'ret') {
-      if (m.buf.byteLength === READ && j.free.length < 4) j.free.push(m.buf);
-      return;
-    }
     else if (m.t === 'out') j.queue.push({ ab: m.buf, len: m.len, raw: m.raw });
     else if (m.t === 'end') j.queue.push({ end: m });
     else j.queue.push({ err: m });
@@ -524,7 +540,7 @@ export class DecodePool {
     const id = this.#next++;
     const entry = this.#worker();
     entry.busy++;
-    const p: Pending & { worker: Worker } = { free: [], queue: [], worker: entry.w };
+    const p: Pending & { worker: Worker } = { queue: [], worker: entry.w };
     this.#jobs.set(id, p);
     let src: AsyncIterator<Buffer> | undefined;
     let srcErr: unknown;
@@ -539,7 +555,7 @@ export class DecodePool {
       p.pull = () => {
         // one fill at a time: chunks must reach the worker in order
         chain = chain.then(async (): Promise<void> => {
-          const ab = p.free.pop() ?? new ArrayBuffer(READ);
+          const ab = this.#netFree.pop() ?? new ArrayBuffer(READ);
           const into = new Uint8Array(ab);
           let fill = 0;
           while (fill < READ && !ended) {
