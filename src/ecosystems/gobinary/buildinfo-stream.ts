@@ -41,6 +41,15 @@ const MAX_MAGICS = 4096;
 const MAX_CAPTURED = 32 << 20;
 const ML = GO_MAGIC.length;
 
+/**
+ * Prefixes and ELF tails (64-128 KiB each, one pair per executable: hundreds per image) come from a
+ * few buffers reused by one sink after another, instead of megabytes of short-lived allocations.
+ */
+const POOLED = 128 * 1024;
+const pool: ArrayBuffer[] = [];
+/** Where a magic straddling two chunks is looked for (used synchronously, never kept). */
+const joint = Buffer.alloc(2 * (ML - 1));
+
 /** A range of the file being kept as it streams by. */
 interface Capture {
   start: number;
@@ -98,16 +107,37 @@ export class GoBuildInfoSink implements CondenseSink {
   readonly #magics: number[] = [];
   /** The last ML-1 bytes before the chunk (a magic may start there and end in the chunk). */
   #carry = Buffer.alloc(0);
+  readonly #carryBuf = Buffer.alloc(ML - 1);
   #captured = 0;
   /** Too many magics or captured bytes: the answer is 'whole'. */
   #overflow = false;
   /** The executable's structure from the prefix alone (to place pointer targets), once planned. */
   #exe: Exe | undefined;
 
+  /** Pooled buffers this sink holds (given back when it answers). */
+  readonly #owned: ArrayBuffer[] = [];
+  #released = false;
+
   /** `size`: the file's size from its header (0 = unknown). */
   constructor(size: number) {
-    this.#prefix = Buffer.allocUnsafe(size > 0 ? Math.min(size, PREFIX) : PREFIX);
+    this.#prefix = this.#alloc(size > 0 ? Math.min(size, PREFIX) : PREFIX);
     this.#sniffAt = size > 0 ? Math.min(size, SNIFF) : SNIFF;
+  }
+
+  #alloc(n: number): Buffer {
+    if (n < 4096 || n > POOLED) return Buffer.allocUnsafe(n);
+    const ab = pool.pop() ?? new ArrayBuffer(POOLED);
+    this.#owned.push(ab);
+    return Buffer.from(ab, 0, n);
+  }
+
+  /** The sink has answered: its pooled buffers serve the next file. */
+  #release<T>(answer: T): T {
+    if (!this.#released) {
+      this.#released = true;
+      for (const ab of this.#owned.splice(0)) if (pool.length < 8) pool.push(ab);
+    }
+    return answer;
   }
 
   push(chunk: Buffer): void | 'drop' | 'whole' {
@@ -121,8 +151,8 @@ export class GoBuildInfoSink implements CondenseSink {
       if (!this.#sniffed && end >= this.#sniffAt) {
         this.#sniffed = true;
         const head = this.#prefix.subarray(0, Math.min(end, this.#prefix.length));
-        if (isCondensed(head)) return 'whole'; // the buffered condenser keeps such content as it is
-        if (!isExecutableFormat(head)) return 'drop';
+        if (isCondensed(head)) return this.#release('whole'); // the buffered condenser keeps such content as it is
+        if (!isExecutableFormat(head)) return this.#release('drop');
       }
       if (!this.#planned && end >= this.#prefix.length) this.#plan();
       this.#findMagics(chunk, start);
@@ -133,10 +163,15 @@ export class GoBuildInfoSink implements CondenseSink {
     } finally {
       this.#chunk = undefined;
     }
-    return this.#overflow ? 'whole' : undefined;
+    return this.#overflow ? this.#release('whole') : undefined;
   }
 
   end(): Buffer | undefined | 'whole' {
+    if (this.#released) throw new Error('GoBuildInfoSink: end() after an answer');
+    return this.#release(this.#end());
+  }
+
+  #end(): Buffer | undefined | 'whole' {
     if (this.#overflow) return 'whole';
     const held = Math.min(this.#pos, this.#prefix.length);
     if (!this.#sniffed && isCondensed(this.#prefix.subarray(0, held))) return 'whole';
@@ -186,12 +221,20 @@ export class GoBuildInfoSink implements CondenseSink {
   #findMagics(chunk: Buffer, start: number): void {
     const carry = this.#carry;
     if (carry.length) {
-      const joint = Buffer.concat([carry, chunk.subarray(0, ML - 1)]);
-      for (let i = joint.indexOf(GO_MAGIC); i >= 0 && i < carry.length; i = joint.indexOf(GO_MAGIC, i + 1)) this.#onMagic(start - carry.length + i);
+      const n = carry.copy(joint, 0);
+      const m = chunk.copy(joint, n, 0, ML - 1);
+      const j = joint.subarray(0, n + m);
+      for (let i = j.indexOf(GO_MAGIC); i >= 0 && i < n; i = j.indexOf(GO_MAGIC, i + 1)) this.#onMagic(start - n + i);
     }
     for (let i = chunk.indexOf(GO_MAGIC); i >= 0; i = chunk.indexOf(GO_MAGIC, i + ML)) this.#onMagic(start + i);
+    // the last ML-1 bytes seen, for the next chunk
     const keep = Math.min(ML - 1, start + chunk.length);
-    this.#carry = Buffer.from(chunk.length >= keep ? chunk.subarray(chunk.length - keep) : Buffer.concat([carry, chunk]).subarray(-keep));
+    if (chunk.length >= keep) chunk.copy(this.#carryBuf, 0, chunk.length - keep);
+    else {
+      this.#carryBuf.copy(this.#carryBuf, 0, carry.length - (keep - chunk.length), carry.length);
+      chunk.copy(this.#carryBuf, keep - chunk.length);
+    }
+    this.#carry = this.#carryBuf.subarray(0, keep);
   }
 
   #onMagic(at: number): void {
@@ -283,7 +326,7 @@ export class GoBuildInfoSink implements CondenseSink {
       this.#overflow = true;
       return;
     }
-    const c: Capture = { start, want: len, buf: Buffer.allocUnsafe(len), fill: 0 };
+    const c: Capture = { start, want: len, buf: this.#alloc(len), fill: 0 };
     if (onFull) c.onFull = onFull;
     if (known) c.known = known;
     if (stage !== undefined) c.stage = stage;
