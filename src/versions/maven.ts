@@ -106,6 +106,10 @@ export function parseMaven(str: string): Token[] {
   return tokens;
 }
 
+function sameQualifier(a: Token, b: Token): boolean {
+  return a.value === b.value && a.value !== '' && !NUM.test(a.value) && a.prefix !== '' && b.prefix !== '';
+}
+
 function equalToken(a: Token, b: Token): boolean {
   return a.prefix === b.prefix && a.value === b.value;
 }
@@ -114,13 +118,20 @@ export function compareMaven(a: string, b: string): -1 | 0 | 1 {
   const v = parseMaven(a);
   const w = parseMaven(b);
   const n = Math.max(v.length, w.length);
+  // the same qualifier after '.' and after '-' ('1.0.0.RC2' vs '1.0.0-RC1'): what follows decides,
+  // as in current Maven; the separator order ('.q' < '-q') only when nothing else does
+  let tie: -1 | 0 | 1 = 0;
   for (let i = 0; i < n; i++) {
     const l = v[i] ?? nullToken(w[i]!);
     const r = w[i] ?? nullToken(v[i]!);
     if (equalToken(l, r)) continue;
+    if (sameQualifier(l, r)) {
+      if (tie === 0) tie = tokenLess(l, r) ? -1 : 1;
+      continue;
+    }
     return tokenLess(l, r) ? -1 : 1;
   }
-  return 0;
+  return tie;
 }
 
 export const maven: Comparator = { id: 'maven', isValid: (v) => v.trim() !== '', compare: (a, b) => sign(compareMaven(a, b)) };
