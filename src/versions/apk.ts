@@ -3,7 +3,7 @@
  * number{.number}{letter}{_suffix{number}}{~hash}{-rN}. Components compare numerically (after the
  * first, a leading zero makes a component compare as a string, as apk-tools does); a letter sorts
  * after none; suffixes `_alpha _beta _pre _rc` < (none) < `_cvs _svn _git _hg _p`; then the commit
- * hash, then the revision (`1-r1` = `1-r01`). Trailing garbage makes a version invalid (`isValid` checks the apk-package(5) grammar); an invalid version sorts below the same valid prefix, and two
+ * hash, then the revision (`1-r1` = `1-r01`; no revision sorts below `-r0`, as apk-tools does). Trailing garbage makes a version invalid (`isValid` checks the apk-package(5) grammar); an invalid version sorts below the same valid prefix, and two
  * invalid versions compare as strings (the osv-scalibr convention).
  */
 import { compareDigits, compareStrings, sign, type Comparator } from './types.ts';
@@ -15,6 +15,8 @@ interface ApkVersion {
   suffixes: { weight: number; n: string }[];
   hash: string;
   build: string;
+  /** Whether '-rN' was written: apk-tools orders '1.0' before '1.0-r0'. */
+  hasBuild: boolean;
   remainder: string;
   invalid: boolean;
 }
@@ -52,15 +54,17 @@ function parseApk(original: string): ApkVersion {
     s = s.slice(h[0].length);
   }
   let build = '0';
+  let hasBuild = false;
   let invalid = false;
   if (s !== '') {
     const r = /^-r(\d*)/.exec(s);
     if (r) {
       build = r[1] || '0';
+      hasBuild = true;
       s = s.slice(r[0].length);
     } else invalid = true;
   }
-  return { original, components, letter, suffixes, hash, build, remainder: s, invalid };
+  return { original, components, letter, suffixes, hash, build, hasBuild, remainder: s, invalid };
 }
 
 function compareComponent(a: string, b: string, index: number): number {
@@ -94,6 +98,8 @@ function compareParsed(v: ApkVersion, w: ApkVersion): number {
   if (b) return b;
   if (v.remainder === '' && w.remainder !== '') return 1;
   if (v.remainder !== '' && w.remainder === '') return -1;
+  // apk-tools: a version that ends where the other goes on with '-rN' is the lower ('1.0' < '1.0-r0')
+  if (v.remainder === '' && v.hasBuild !== w.hasBuild) return v.hasBuild ? 1 : -1;
   return 0;
 }
 

@@ -100,6 +100,19 @@ describe('ecosystems without shared vectors', () => {
     assert.deepEqual(check('Go', rows), []);
   });
 
+  it('Alpine: no revision sorts below -r0 (apk-tools version.c: the version that ends is the lower)', () => {
+    // What `apk version -t` answers; OSV Alpine bounds without a revision ('fixed: 7.51.0') sit below every package build.
+    const rows: Row[] = [
+      ['1.0', '1.0-r0', -1],
+      ['3.0.0', '3.0.0-r0', -1],
+      ['7.51.0-r0', '7.51.0', 1],
+      ['1.23', '1.23-r1', -1],
+      ['1-r', '1-r0', 0],
+      ['1', '1-ruff', 1],
+    ];
+    assert.deepEqual(check('Alpine:v3.19', rows), []);
+  });
+
   it('crates.io: SemVer 2 precedence (the semver crate)', () => {
     const rows: Row[] = [
       ['0.3.0-alpha.1', '0.3.0-alpha.beta', -1],
