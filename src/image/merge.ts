@@ -2,7 +2,9 @@
  * The layer applier: merges per-layer analyses in order into one tree (OCI whiteouts and opaque
  * directories hide lower layers), resolves symlinks inside that merged tree (never on the host,
  * bounded depth, '..' clamped at the root) and materialises wanted paths that live behind a link:
- * etc/os-release → ../usr/lib/os-release, lib → usr/lib, hard links.
+ * etc/os-release → ../usr/lib/os-release, lib → usr/lib, hard links. Such a copy shares its
+ * content with the real file and carries `linkOf` (the real path), so language catalogers report a
+ * package once, at the path Trivy (which reads regular files only) reports it.
  */
 import { MemoryFs, type FsFile } from '../domain/fs.ts';
 import type { FileSelector, LayerAnalysis } from './layers.ts';
@@ -19,6 +21,9 @@ interface Node {
   /** A directory known to exist (a link target), whatever is kept inside. */
   dir?: boolean;
 }
+
+/** Where a file really lives: a link copy's real path, else its own. */
+const realPath = (f: FsFile): string => f.linkOf ?? f.path;
 
 const MAX_LINK_HOPS = 40;
 const MAX_ALIASES = 200_000;
@@ -96,7 +101,7 @@ export class MergedTree {
       delete n.link;
       delete n.children;
       if (t?.file) {
-        n.file = { ...t.file, path };
+        n.file = { ...t.file, path, linkOf: realPath(t.file) };
         delete n.hard;
       } else if (t?.present) {
         delete n.file;
@@ -209,7 +214,7 @@ export class MergedTree {
       if (!t) continue;
       if (t.file) {
         if (!fs.get(path) && sel.wants({ path, size: t.file.size, mode: t.file.mode })) {
-          fs.set({ ...t.file, path });
+          fs.set({ ...t.file, path, linkOf: realPath(t.file) });
           aliases++;
         }
         continue;
@@ -222,7 +227,7 @@ export class MergedTree {
         if (fs.get(alias) || !sel.wants({ path: alias, size: c.file.size, mode: c.file.mode })) continue;
         // the alias must really resolve to this file (a deeper symlink may point elsewhere)
         if (this.resolve(alias) !== `${real}/${sub}`) continue;
-        fs.set({ ...c.file, path: alias });
+        fs.set({ ...c.file, path: alias, linkOf: realPath(c.file) });
         if (++aliases > MAX_ALIASES) {
           notes.push('too many symlinked paths; stopped following directory symlinks');
           return fs;
