@@ -72,8 +72,9 @@ describe('AdmissionReview: every kubewarden request, images as expected.json lis
       if (want.images === null) {
         assert.equal(w, undefined);
         const { decision, response } = await decide(wrap(json(join(KW, 'test_data', f))));
-        assert.equal(decision.code, 'unknown-kind');
-        assert.equal(response.response.allowed, false, 'unknown kinds are denied by default');
+        assert.equal(decision.code, 'skipped', 'an Ingress runs no containers: nothing to check');
+        assert.equal(response.response.allowed, true);
+        assert.match(response.response.status?.message ?? decision.reason, /runs no containers/);
         return;
       }
       assert.ok(w);
@@ -243,23 +244,38 @@ describe('AdmissionReview: decisions', () => {
     assert.equal(changed.response.response.allowed, true);
   });
 
-  it('unknown kinds follow unknownKinds, with a counted reason code; warn mode only warns', async () => {
+  it('unknown kinds: their pod specs are found and checked (scan, the default); deny and allow as configured', async () => {
     const req = {
       uid: 'u-1',
       kind: { group: 'argoproj.io', version: 'v1alpha1', kind: 'Rollout' },
       resource: { group: 'argoproj.io', version: 'v1alpha1', resource: 'rollouts' },
       namespace: 'prod',
       operation: 'CREATE',
-      object: { spec: { template: { spec: { containers: [{ name: 'a', image: 'nginx:latest' }] } } } },
+      object: { metadata: { name: 'r' }, spec: { template: { spec: { initContainers: [{ name: 'i', image: 'busybox:1' }], containers: [{ name: 'a', image: 'nginx:latest' }] } } } },
     };
-    const deny = await decide(wrap(req));
+    const lookup = tableLookup({});
+    const scanned = await decide(wrap(req), lookup);
+    assert.deepEqual(lookup.calls.sort(), ['busybox:1', 'nginx:latest']);
+    assert.equal(scanned.response.response.uid, 'u-1');
+    const patched = await decide(wrap(req), tableLookup({}), parsePolicy({}), true);
+    const patch = patched.response.response.patch ? (JSON.parse(Buffer.from(patched.response.response.patch, 'base64').toString()) as { path: string }[]) : [];
+    assert.equal(patch.length, 2, 'both discovered images are pinned');
+    for (const p of patch) assert.match(p.path, /^\/spec\/template\/spec\/(initContainers|containers)\/0\/image$/);
+
+    const noPods = { ...req, object: { spec: { replicas: 3, selector: {} } } };
+    const deny = await decide(wrap(noPods));
     assert.equal(deny.response.response.allowed, false);
     assert.equal(deny.decision.code, 'unknown-kind');
     assert.match(deny.response.response.status?.message ?? '', /kind argoproj\.io\/v1alpha1\/Rollout has no pod spec Portcullis knows/);
-    const allow = await decide(wrap(req), tableLookup({}), parsePolicy({ unknownKinds: 'allow' }));
+
+    const denyAll = tableLookup({});
+    const denied = await decide(wrap(req), denyAll, parsePolicy({ unknownKinds: 'deny' }));
+    assert.equal(denied.response.response.allowed, false);
+    assert.deepEqual(denyAll.calls, [], 'unknownKinds: deny never scans');
+    const allow = await decide(wrap(noPods), tableLookup({}), parsePolicy({ unknownKinds: 'allow' }));
     assert.equal(allow.response.response.allowed, true);
     assert.equal(allow.decision.code, 'unknown-kind');
-    const warn = await decide(wrap(req), tableLookup({}), parsePolicy({ mode: 'warn' }));
+    const warn = await decide(wrap(noPods), tableLookup({}), parsePolicy({ mode: 'warn' }));
     assert.equal(warn.response.response.allowed, true);
     assert.equal(warn.decision.outcome, 'warn');
     assert.match(warn.response.response.warnings?.[0] ?? '', /would be denied: kind argoproj\.io/);

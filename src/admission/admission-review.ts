@@ -14,7 +14,7 @@ import { breakGlassAnnotation, combine, noImageDecision } from '../policy/index.
 import { checkEnvelope } from './image-review.ts';
 import { decideImages } from './lookup.ts';
 import { ProtocolError, type ExtractedImage, type ImageLookup, type ReviewOptions } from './types.ts';
-import { CONTAINER_LISTS, extractImages, workloadKind, type ContainerList } from './workloads.ts';
+import { CONTAINER_LISTS, discoverPodSpecs, extractImages, runsNoContainers, workloadKind, type ContainerList, type WorkloadKind } from './workloads.ts';
 import { zodProblem } from './zod-problem.ts';
 
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
@@ -176,11 +176,11 @@ function kindLabel(r: AdmissionRequest): string {
   return `${g}${r.kind.version}/${r.kind.kind}`.slice(0, 200);
 }
 
-/** Unknown kind: explicit policy; a deny obeys the mode like any other policy denial. */
+/** Unknown kind without a pod spec we can find: explicit policy; a deny obeys the mode like any other. */
 function unknownKindDecision(r: AdmissionRequest, policy: Policy): Decision {
   const what = `kind ${kindLabel(r)} has no pod spec Portcullis knows`;
   if (policy.unknownKinds === 'allow') return noImageDecision('unknown-kind', true, `${what} (unknownKinds: allow)`, policy);
-  const reason = `${what}; denied by unknownKinds: deny (send only workload kinds to this webhook, or set policy.unknownKinds: allow)`;
+  const reason = `${what}; denied by unknownKinds: ${policy.unknownKinds} (send only workload kinds to this webhook, or set policy.unknownKinds: allow)`;
   const d = noImageDecision('unknown-kind', policy.mode !== 'enforce', reason, policy);
   if (policy.mode !== 'enforce') {
     d.outcome = policy.mode;
@@ -191,17 +191,33 @@ function unknownKindDecision(r: AdmissionRequest, policy: Policy): Decision {
   return d;
 }
 
-/** What to check: which container lists, and which images (on UPDATE only those not already admitted). */
-function selectImages(r: AdmissionRequest, lists: readonly ContainerList[]): { images: ExtractedImage[]; annotations: Record<string, string> } | { problem: string } {
+/** The pod specs to read: the table's row, or (unknownKinds: scan) those a walk of the object finds. */
+function podSpecsOf(r: AdmissionRequest, object: unknown, policy: Policy): WorkloadKind[] {
   const w = workloadKind(r.kind.group, r.kind.kind);
-  if (!w) return { problem: 'unknown kind' };
-  const now = extractImages(w, r.object, lists);
-  if (!now.ok) return { problem: now.problem };
-  if (r.operation !== 'UPDATE' || r.oldObject === null || r.oldObject === undefined) return now;
-  const old = extractImages(w, r.oldObject, lists);
-  if (!old.ok) return now;
-  const before = new Set(old.images.map((i) => i.image));
-  return { images: now.images.filter((i) => !before.has(i.image)), annotations: now.annotations };
+  if (w) return [w];
+  return policy.unknownKinds === 'scan' ? discoverPodSpecs(object) : [];
+}
+
+/** What to check: which container lists, and which images (on UPDATE only those not already admitted). */
+function selectImages(r: AdmissionRequest, lists: readonly ContainerList[], policy: Policy): { images: ExtractedImage[]; annotations: Record<string, string> } | { problem: string } {
+  const specs = podSpecsOf(r, r.object, policy);
+  if (specs.length === 0) return { problem: 'unknown kind' };
+  const images: ExtractedImage[] = [];
+  const annotations: Record<string, string> = {};
+  for (const w of specs) {
+    const now = extractImages(w, r.object, lists);
+    if (!now.ok) return { problem: now.problem };
+    images.push(...now.images);
+    Object.assign(annotations, now.annotations);
+  }
+  if (r.operation !== 'UPDATE' || r.oldObject === null || r.oldObject === undefined) return { images, annotations };
+  const before = new Set<string>();
+  for (const w of podSpecsOf(r, r.oldObject, policy)) {
+    const old = extractImages(w, r.oldObject, lists);
+    if (!old.ok) return { images, annotations };
+    for (const i of old.images) before.add(i.image);
+  }
+  return { images: images.filter((i) => !before.has(i.image)), annotations };
 }
 
 /**
@@ -231,8 +247,11 @@ export async function reviewAdmission(
   if (r.subResource && !ephemeral) {
     return done(noImageDecision('skipped', true, `subresource ${r.subResource.slice(0, 64)} is not checked`, policy));
   }
-  if (!workloadKind(r.kind.group, r.kind.kind)) return done(unknownKindDecision(r, policy));
-  const sel = selectImages(r, ephemeral ? ['ephemeralContainers'] : CONTAINER_LISTS);
+  if (!workloadKind(r.kind.group, r.kind.kind)) {
+    if (runsNoContainers(r.kind.group, r.kind.kind)) return done(noImageDecision('skipped', true, `kind ${kindLabel(r)} runs no containers`, policy));
+    if (podSpecsOf(r, r.object, policy).length === 0) return done(unknownKindDecision(r, policy));
+  }
+  const sel = selectImages(r, ephemeral ? ['ephemeralContainers'] : CONTAINER_LISTS, policy);
   if ('problem' in sel) return done(noImageDecision('invalid-object', false, `invalid ${r.kind.kind} object: ${sel.problem}`, policy));
   if (sel.images.length === 0) {
     const why = r.operation === 'UPDATE' ? 'no image changed' : 'no container images';

@@ -36,6 +36,58 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
 ];
 
 /**
+ * Kinds that run no containers: nothing to check, allowed (code 'skipped'). A webhook configured by
+ * hand with broad rules sends these too; denying an Ingress because it has no image would be absurd.
+ */
+const NO_POD_KINDS: Readonly<Record<string, readonly string[]>> = {
+  '': ['Binding', 'ConfigMap', 'Endpoints', 'Event', 'LimitRange', 'Namespace', 'Node', 'PersistentVolume', 'PersistentVolumeClaim', 'ResourceQuota', 'Secret', 'Service', 'ServiceAccount'],
+  'networking.k8s.io': ['Ingress', 'IngressClass', 'NetworkPolicy', 'IPAddress', 'ServiceCIDR'],
+  'rbac.authorization.k8s.io': ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'],
+  policy: ['PodDisruptionBudget'],
+  autoscaling: ['HorizontalPodAutoscaler'],
+  'storage.k8s.io': ['CSIDriver', 'CSINode', 'CSIStorageCapacity', 'StorageClass', 'VolumeAttachment'],
+  'apiextensions.k8s.io': ['CustomResourceDefinition'],
+  'admissionregistration.k8s.io': ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'],
+  'coordination.k8s.io': ['Lease'],
+  'discovery.k8s.io': ['EndpointSlice'],
+  'scheduling.k8s.io': ['PriorityClass'],
+  'certificates.k8s.io': ['CertificateSigningRequest'],
+  'node.k8s.io': ['RuntimeClass'],
+  'events.k8s.io': ['Event'],
+};
+
+export function runsNoContainers(group: string, kind: string): boolean {
+  return NO_POD_KINDS[group]?.includes(kind) ?? false;
+}
+
+/**
+ * Pod specs inside an object of a kind the table does not know (Argo Rollouts, Knative Services,
+ * operators' CRDs…): every object holding a `containers` array of objects with a string `image`, found
+ * by a bounded walk, with its path. Used by `unknownKinds: scan`.
+ */
+export function discoverPodSpecs(object: unknown): WorkloadKind[] {
+  const found: WorkloadKind[] = [];
+  let nodes = 0;
+  const walk = (v: unknown, path: string[]): void => {
+    if (++nodes > 20_000 || path.length > 16 || found.length >= 32) return;
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => walk(x, [...path, String(i)]));
+      return;
+    }
+    if (typeof v !== 'object' || v === null) return;
+    const o = v as Record<string, unknown>;
+    const cs = o['containers'];
+    if (Array.isArray(cs) && cs.length > 0 && cs.every((c) => typeof c === 'object' && c !== null && typeof (c as { image?: unknown }).image === 'string')) {
+      found.push({ group: '', kind: 'pod spec', podSpec: path });
+      return;
+    }
+    for (const [k, x] of Object.entries(o)) if (k !== 'metadata' && k !== 'status') walk(x, [...path, k]);
+  };
+  walk(object, []);
+  return found;
+}
+
+/**
  * The row for (group, kind). A request that names no group (kwctl-style test requests leave `group`
  * out; it reads as the core group "") and a kind the core group does not have gets that kind's row in
  * its own group: { kind: 'Deployment', version: 'v1' } is apps/Deployment. No core kind shares a name

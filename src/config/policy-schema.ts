@@ -146,7 +146,7 @@ const policyObject = z
     mode: z.enum(['enforce', 'warn', 'audit']).default('enforce'),
     onError: z.enum(['deny', 'allow']).default('deny'),
     onPending: z.enum(['deny', 'allow']).default('deny'),
-    unknownKinds: z.enum(['deny', 'allow']).default('deny'),
+    unknownKinds: z.enum(['scan', 'deny', 'allow']).default('scan'),
     maxFindingsInMessage: z.number().int().min(0).max(20).default(3),
   })
   .strict();

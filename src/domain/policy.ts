@@ -54,7 +54,8 @@ export interface Policy {
   onPending: 'deny' | 'allow';
   /** AdmissionReview for a kind without a known pod spec (default deny; the generated webhook
    * configurations only send known kinds, so this shows up only with hand-written rules). */
-  unknownKinds: 'allow' | 'deny';
+  /** A kind the workload table does not know: scan = check the pod specs a walk of the object finds (deny when there are none); deny; allow. */
+  unknownKinds: 'scan' | 'allow' | 'deny';
   /** How many worst findings each denied image names in messages (default 3). */
   maxFindingsInMessage: number;
 }

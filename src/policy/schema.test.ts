@@ -18,7 +18,7 @@ describe('policy schema', () => {
       mode: 'enforce',
       onError: 'deny',
       onPending: 'deny',
-      unknownKinds: 'deny',
+      unknownKinds: 'scan',
       maxFindingsInMessage: 3,
     });
   });
