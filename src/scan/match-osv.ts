@@ -302,6 +302,8 @@ export function matchOsv(inventory: Inventory, store: AdvisoryStore, opts: Match
       noComparator.add(key.ecosystem);
       continue;
     }
+    // A package without a version (an npm workspace member) cannot be matched: nothing to say about it.
+    if (key.version === '') continue;
     if (!cmp.isValid(key.version)) {
       invalid.push(`${pkg.name}@${key.version}`);
       continue;
