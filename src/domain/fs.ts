@@ -29,6 +29,11 @@ export interface ReadonlyFs {
   files(): Iterable<FsFile>;
   /** Collected files whose path starts with `prefix` (a directory, no trailing slash needed). */
   under(prefix: string): Iterable<FsFile>;
+  /**
+   * Sources with layers: `path` as each layer that wrote it had it, lowest layer first (each with its
+   * `layer`), for a path more than one layer wrote; undefined otherwise. Layer attribution uses it.
+   */
+  layerCopies?(path: string): readonly FsFile[] | undefined;
 }
 
 /** What a layer walker passes to `wants`: the path plus the header facts, before reading the content. */
@@ -56,6 +61,7 @@ export interface CondenseSink {
 export class MemoryFs implements ReadonlyFs {
   readonly #files = new Map<string, FsFile>();
   #sorted: FsFile[] | undefined;
+  #copies: Map<string, readonly FsFile[]> | undefined;
 
   constructor(files: Iterable<FsFile> = []) {
     for (const f of files) this.#files.set(f.path, f);
@@ -86,5 +92,14 @@ export class MemoryFs implements ReadonlyFs {
 
   get size(): number {
     return this.#files.size;
+  }
+
+  /** Records the per-layer copies of a path (see ReadonlyFs.layerCopies); two or more. */
+  setLayerCopies(path: string, copies: readonly FsFile[]): void {
+    if (copies.length > 1) (this.#copies ??= new Map()).set(path, copies);
+  }
+
+  layerCopies(path: string): readonly FsFile[] | undefined {
+    return this.#copies?.get(path);
   }
 }
