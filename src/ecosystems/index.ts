@@ -6,6 +6,7 @@ import type { ArtifactType, CondenseSink, FileHeader, OsInfo, Package, ReadonlyF
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Cataloger, CatalogContext, OsDetector } from './types.ts';
+import { attributeLayers } from './attribute.ts';
 import { apkCataloger } from './apk/index.ts';
 import { dpkgCataloger } from './dpkg/index.ts';
 import { rpmCataloger } from './rpm/index.ts';
@@ -152,6 +153,7 @@ export async function catalogFs(
     if (opts.artifactType) ctx.artifactType = opts.artifactType;
     try {
       const found = await c.catalog(fs, ctx);
+      await attributeLayers(fs, c, found, ctx); // the first layer that had each package, as Trivy
       for (const p of found) packages.push(p);
       log?.debug({ cataloger: c.id, packages: found.length }, 'cataloged');
     } catch (err) {
