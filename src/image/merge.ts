@@ -31,6 +31,8 @@ const S_IFREG = 0o100000;
 
 export class MergedTree {
   readonly root: Node = {};
+  /** Every layer's own copy of each kept path, lowest first (for layer attribution). */
+  readonly #copies = new Map<string, FsFile[]>();
 
   #node(path: string, create: boolean): Node | undefined {
     let n: Node = this.root;
@@ -87,7 +89,12 @@ export class MergedTree {
       const n = this.#node(f.path, true);
       if (!n) continue;
       const file: FsFile = { path: f.path, content: f.content, mode: f.mode, size: f.size };
-      if (layer !== undefined) file.layer = layer;
+      if (layer !== undefined) {
+        file.layer = layer;
+        const c = this.#copies.get(f.path);
+        if (c) c.push(file);
+        else this.#copies.set(f.path, [file]);
+      }
       n.file = file;
       delete n.link;
       delete n.hard;
@@ -197,6 +204,8 @@ export class MergedTree {
   /** The merged view: every kept file, plus wanted paths reachable only through a link. */
   toFs(sel: FileSelector, notes: string[]): MemoryFs {
     const fs = new MemoryFs();
+    // what each layer had at a path several layers wrote (deleted in between or not, as Trivy's applier sees it)
+    for (const [path, copies] of this.#copies) if (copies.length > 1) fs.setLayerCopies(path, copies);
     const links: [string, Node][] = [];
     for (const [path, n] of this.walk()) {
       if (n.file) fs.set(n.file.path === path ? n.file : { ...n.file, path });
