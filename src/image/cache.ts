@@ -25,6 +25,7 @@ interface Header {
   n: string[];
   p?: string[];
   d?: string[];
+  l?: string[];
 }
 
 /** Compact binary form: u32 header length, header JSON, file contents back to back. */
@@ -39,6 +40,7 @@ export function encodeAnalysis(a: LayerAnalysis): Buffer {
     p: a.present ?? [],
     d: a.presentDirs ?? [],
   };
+  if (a.wantedLinks) hdr.l = a.wantedLinks;
   const json = Buffer.from(JSON.stringify(hdr));
   const len = Buffer.alloc(4);
   len.writeUInt32LE(json.length);
@@ -55,7 +57,9 @@ export function decodeAnalysis(buf: Buffer): LayerAnalysis {
     return { path, mode, size, content };
   });
   if (off !== buf.length) throw new Error('layer cache entry has the wrong length');
-  return { files, whiteouts: hdr.w, opaqueDirs: hdr.o, symlinks: hdr.s, hardlinks: hdr.h, notes: hdr.n, present: hdr.p ?? [], presentDirs: hdr.d ?? [] };
+  const a: LayerAnalysis = { files, whiteouts: hdr.w, opaqueDirs: hdr.o, symlinks: hdr.s, hardlinks: hdr.h, notes: hdr.n, present: hdr.p ?? [], presentDirs: hdr.d ?? [] };
+  if (hdr.l) a.wantedLinks = hdr.l;
+  return a;
 }
 
 export interface CacheStats {

@@ -398,6 +398,42 @@ describe('merging layers (whiteouts, opaque directories, links)', () => {
     assert.equal(fs.get('usr/bin/big-link')?.content.toString(), 'x'.repeat(200));
   });
 
+  it('missing targets and the merged view are the same whether layers recorded their wanted links or not (older cache entries)', async () => {
+    const sel = selector((p) => p.endsWith('os-release') || p.startsWith('var/lib/dpkg/') || p.endsWith('.jar'));
+    const l1 = await layer([
+      { path: 'usr/lib/os-release', content: 'ID=debian\n' },
+      { path: 'usr/share/java/a-1.0.jar', content: 'jar a' },
+      { path: 'usr/share/java/b.jar', content: 'jar b' },
+      { path: 'opt/data/x', content: 'data' },
+    ], sel);
+    const l2 = await layer([
+      { path: 'etc/os-release', type: 'symlink', target: '../usr/lib/os-release' },
+      { path: 'usr/share/java/a.jar', type: 'symlink', target: 'a-1.0.jar' },
+      { path: 'usr/share/java/b-2.0.jar', type: 'symlink', target: '/usr/share/java/./b.jar' },
+      { path: 'opt/java', type: 'symlink', target: '../usr/share/java' },
+      { path: 'var/lib/dpkg/status', type: 'symlink', target: '../../../opt/data/x' },
+      { path: 'loop/a.jar', type: 'symlink', target: 'b.jar' },
+      { path: 'loop/b.jar', type: 'symlink', target: 'a.jar' },
+    ], sel);
+    assert.deepEqual(l2.wantedLinks, ['etc/os-release', 'usr/share/java/a.jar', 'usr/share/java/b-2.0.jar', 'var/lib/dpkg/status', 'loop/a.jar', 'loop/b.jar']);
+    const view = (layers: typeof l1[]): [string[], Record<string, string>, string[]] => {
+      const tree = new MergedTree();
+      layers.forEach((a, i) => tree.apply(a, `layer${i}`));
+      const notes: string[] = [];
+      const files: Record<string, string> = {};
+      for (const f of tree.toFs(sel, notes).files()) files[f.path] = `${f.content.toString()}${f.linkOf ? ` <- ${f.linkOf}` : ''}`;
+      return [[...tree.missingTargets(sel).keys()], files, notes];
+    };
+    const recorded = view([l1, l2]);
+    const { wantedLinks: _a, ...old1 } = l1;
+    const { wantedLinks: _b, ...old2 } = l2;
+    assert.deepEqual(view([old1, old2]), recorded);
+    assert.deepEqual(recorded[0], ['opt/data/x'], 'a wanted link to a file nobody kept');
+    assert.equal(recorded[1]['opt/java/a-1.0.jar'], 'jar a <- usr/share/java/a-1.0.jar', 'through a directory link');
+    assert.equal(recorded[1]['usr/share/java/b-2.0.jar'], 'jar b <- usr/share/java/b.jar');
+    assert.match(recorded[2].join('\n'), /symlink \/loop\/a\.jar could not be resolved/);
+  });
+
   it('a later regular file replaces a symlink and vice versa', async () => {
     const l1 = await layer([{ path: 'usr/lib/os-release', content: 'ID=a\n' }, { path: 'etc/os-release', type: 'symlink', target: '../usr/lib/os-release' }]);
     const l2 = await layer([{ path: 'etc/os-release', content: 'ID=b\n' }]);

@@ -49,6 +49,12 @@ export interface LayerAnalysis {
   /** Directories that links of this layer point to (so they exist even with nothing kept inside). */
   presentDirs?: string[];
   /**
+   * Symlinks of this layer the selector wants as links, judged by path alone (the probe
+   * MergedTree.missingTargets makes), so a merge need not ask again for every link. Absent in cache
+   * entries of older versions.
+   */
+  wantedLinks?: string[];
+  /**
    * Wanted files whose streaming condenser needs them whole (a pre-1.18 Go binary): the caller reads
    * the layer again for exactly these (`wholeSelector`) before the analysis is used or cached.
    */
@@ -271,11 +277,14 @@ function resolveInLayer(path: string, links: Map<string, string>): string | unde
  * layers is needed for it.
  */
 function settleLayerLinks(a: LayerAnalysis, sel: FileSelector, unkept: Map<string, [number, number]>, dirs: Set<string>): void {
+  a.wantedLinks = [];
   if (!a.symlinks.length) return;
   const links = new Map(a.symlinks);
   const present = new Set(a.present);
   for (const [path] of a.symlinks) {
-    if (!wantedPath(sel, { path, size: 0, mode: S_IFREG | 0o644 }, true)) continue;
+    const direct = linkProbe(sel, path);
+    if (direct) a.wantedLinks.push(path);
+    if (!direct && !wantedPath(sel, { path, size: 0, mode: S_IFREG | 0o644 }, true)) continue;
     const real = resolveInLayer(path, links);
     if (real === undefined || real === path || present.has(real)) continue;
     if (dirs.has(real)) {
@@ -289,6 +298,16 @@ function settleLayerLinks(a: LayerAnalysis, sel: FileSelector, unkept: Map<strin
       a.present?.push(real);
     }
   }
+}
+
+/** Is a link at `path` wanted (its target worth reading), by path alone? MergedTree.missingTargets asks the same. */
+export function linkProbe(sel: FileSelector, path: string): boolean {
+  return (sel.wantsLinked ?? sel.wants).call(sel, { path, size: 0, mode: S_IFREG | 0o644 });
+}
+
+/** Records `wantedLinks` for an analysis made without settleLayerLinks (rootfs). */
+export function recordWantedLinks(a: LayerAnalysis, sel: FileSelector): void {
+  a.wantedLinks = a.symlinks.filter(([path]) => linkProbe(sel, path)).map(([path]) => path);
 }
 
 /**

@@ -7,7 +7,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { ScannerError } from '../../shared/errors.ts';
 import type { Artifact, CondenseSink, FileHeader } from '../../domain/index.ts';
-import { emptyAnalysis, oversizeNote, wantedPath, type FileSelector, type KeptFile, type LayerAnalysis } from '../layers.ts';
+import { emptyAnalysis, oversizeNote, recordWantedLinks, wantedPath, type FileSelector, type KeptFile, type LayerAnalysis } from '../layers.ts';
 
 const S_IFREG = 0o100000;
 const MAX_ENTRIES = 5_000_000;
@@ -151,6 +151,7 @@ export function walkRootfs(root: string, sel: FileSelector, input: string): Laye
     }
   }
   if (unreadable) a.notes.push(`${unreadable} entr${unreadable === 1 ? 'y' : 'ies'} of ${input} could not be read`);
+  recordWantedLinks(a, sel);
   return a;
 }
 
