@@ -37,13 +37,13 @@ type ToWorker =
   | { t: 'start'; id: number; algo: string; size: number; hashTar: boolean; file?: { path: string; start: number; length: number } }
   | { t: 'in'; id: number; buf: ArrayBuffer; len: number }
   | { t: 'in-end'; id: number }
-  | { t: 'ack'; id: number; buf: ArrayBuffer }
+  | { t: 'ack'; id: number; buf: ArrayBuffer; lent?: boolean }
   | { t: 'abort'; id: number };
 
 type FromWorker =
   | { t: 'pull'; id: number }
   | { t: 'ret'; id: number; buf: ArrayBuffer }
-  | { t: 'out'; id: number; buf: ArrayBuffer; len: number; raw: number }
+  | { t: 'out'; id: number; buf: ArrayBuffer; len: number; raw: number; lent?: boolean }
   | { t: 'end'; id: number; blobDigest: string; tarDigest: string; rawBytes: number; compression: string }
   | { t: 'err'; id: number; kind: 'corrupt' | 'truncated' | 'oversize' | 'short' | 'io'; message: string; blobDigest?: string; rawBytes: number; compression: string };
 
@@ -102,6 +102,8 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     netEnded: boolean;
     /** File input: the next offset to read (reads run one block ahead of what was fed). */
     readPos: number;
+    /** Read blocks lent to the main thread (plain layers), not yet acknowledged. */
+    lent: number;
     /** Blocks read while inflation waited for an out buffer. */
     held: { c: Buffer; release: () => void }[];
     /** Synchronous inflate straight into the out buffers (no zlib stream, no per-chunk allocation). */
@@ -324,6 +326,13 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
         release?.();
         pump(j);
       });
+    } else if (release && j.file && c.byteOffset === 0 && c.buffer.byteLength === READ) {
+      // a plain layer read from a file: lend the read block itself to the main thread (no copy);
+      // it comes back with its ack. A partly filled out buffer goes first, so order holds.
+      j.tarHash?.update(c);
+      flush(j);
+      j.lent++;
+      port.postMessage({ t: 'out', id: j.id, buf: c.buffer as ArrayBuffer, len: c.length, raw: j.raw, lent: true } satisfies FromWorker, [c.buffer as ArrayBuffer]);
     } else {
       post(j, c);
       release?.();
@@ -331,7 +340,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
   };
   /** Wants more input? zlib not backed up and an out buffer to write into (or only hashing). */
   const hungry = (j: Job): boolean =>
-    !j.done && !j.inputEnded && (j.draining || (!j.backlog && !j.stalled && (!j.z || j.z.writableLength < 2 * READ)));
+    !j.done && !j.inputEnded && (j.draining || (!j.backlog && !j.stalled && j.lent < MAX_BUFS && (!j.z || j.z.writableLength < 2 * READ)));
   const pump = (j: Job): void => {
     if (!hungry(j) || j.reading) return;
     if (j.file) {
@@ -407,7 +416,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
         id: m.id, blobHash: m.algo ? crypto.createHash(m.algo) : undefined, tarHash: m.hashTar ? crypto.createHash('sha256') : undefined, raw: 0, size: m.size,
         head: [], headLen: 0, compression: '', z: undefined, free: [], allocated: 0, cur: undefined, curFill: 0,
         backlog: undefined, paused: false, readFree: [], pending: [], inputEnded: false, draining: false, done: false,
-        reading: false, zEnded: false, sync: undefined, stalled: undefined, requested: 0, netEnded: false, readPos: 0, held: [],
+        reading: false, zEnded: false, sync: undefined, stalled: undefined, requested: 0, netEnded: false, readPos: 0, held: [], lent: 0,
       };
       if (m.file) j.file = m.file;
       jobs.set(m.id, j);
@@ -432,6 +441,13 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
         pump(j);
         break;
       case 'ack': {
+        if (m.lent) {
+          // a lent read block comes back: read on
+          j.lent--;
+          if (j.readFree.length < MAX_BUFS) j.readFree.push(Buffer.from(m.buf));
+          pump(j);
+          break;
+        }
         // an out buffer comes back: place the backlog, resume zlib, read on
         j.free.push(m.buf);
         const st = j.stalled;
@@ -476,7 +492,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
 /* eslint-enable */
 
 interface Pending {
-  queue: { ab?: ArrayBuffer; len?: number; raw?: number; end?: Extract<FromWorker, { t: 'end' }>; err?: Extract<FromWorker, { t: 'err' }> }[];
+  queue: { ab?: ArrayBuffer; len?: number; raw?: number; lent?: boolean; end?: Extract<FromWorker, { t: 'end' }>; err?: Extract<FromWorker, { t: 'err' }> }[];
   wake?: (() => void) | undefined;
   pull?: () => void;
 }
@@ -524,7 +540,7 @@ export class DecodePool {
     const j = this.#jobs.get(m.id);
     if (!j) return;
     if (m.t === 'pull') j.pull?.();
-    else if (m.t === 'out') j.queue.push({ ab: m.buf, len: m.len, raw: m.raw });
+    else if (m.t === 'out') j.queue.push(m.lent ? { ab: m.buf, len: m.len, raw: m.raw, lent: true } : { ab: m.buf, len: m.len, raw: m.raw });
     else if (m.t === 'end') j.queue.push({ end: m });
     else j.queue.push({ err: m });
     j.wake?.();
@@ -612,7 +628,7 @@ export class DecodePool {
           tarHash?.update(chunk);
           yield chunk;
           // the consumer is done with the chunk: its buffer goes back to the worker (the view is detached)
-          entry.w.postMessage({ t: 'ack', id, buf: item.ab } satisfies ToWorker, [item.ab]);
+          entry.w.postMessage((item.lent ? { t: 'ack', id, buf: item.ab, lent: true } : { t: 'ack', id, buf: item.ab }) satisfies ToWorker, [item.ab]);
           continue;
         }
         if (item.err) {
