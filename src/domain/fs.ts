@@ -48,11 +48,13 @@ export interface FileHeader {
  * the file's bytes in order and never holds the whole file. `push` returns 'drop' when the file is
  * not wanted after all (no more pushes, no `end`), 'done' when it has all it needs (no more pushes;
  * `end` follows), 'whole' when it cannot work in one forward pass and needs the whole file in one
- * buffer (the walker reads it again and calls the buffered `condense`). A pushed chunk is valid only
+ * buffer (the walker reads it again and calls the buffered `condense`), or a file offset N beyond
+ * the bytes pushed so far: it needs nothing before N, and the next bytes pushed start exactly at N
+ * (the walker skips the rest; a file on disk is not even read there). A pushed chunk is valid only
  * during the call: copy what you keep.
  */
 export interface CondenseSink {
-  push(chunk: Buffer): void | 'drop' | 'done' | 'whole';
+  push(chunk: Buffer): void | 'drop' | 'done' | 'whole' | number;
   /** The condensed content; undefined drops the file; 'whole' as from push. */
   end(): Buffer | undefined | 'whole';
 }

@@ -126,7 +126,7 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
   let firstRefused = '';
   const pending = new Map<TarEntry, string>();
   /** Files condensed as they stream: their sink, and whether it still takes bytes. */
-  const streams = new Map<TarEntry, { path: string; sink: CondenseSink }>();
+  const streams = new Map<TarEntry, { path: string; sink: CondenseSink; pos: number; skipTo: number }>();
   /** Regular files of this layer that were not kept: [size, mode] (for resolving symlinks in the layer). */
   const unkept = new Map<string, [number, number]>();
   const dirs = new Set<string>();
@@ -174,7 +174,7 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
           }
           const sink = sel.condenseStream?.(path, h);
           if (sink) {
-            streams.set(e, { path, sink });
+            streams.set(e, { path, sink, pos: 0, skipTo: 0 });
             return 'stream';
           }
           pending.set(e, path);
@@ -217,8 +217,15 @@ export async function analyzeLayerTar(chunks: AsyncIterable<Buffer>, sel: FileSe
     onData(e, piece) {
       const s = streams.get(e);
       if (!s) return 'stop';
-      const r = s.sink.push(piece);
+      const at = s.pos;
+      s.pos += piece.length;
+      if (s.pos <= s.skipTo) return undefined; // the sink needs nothing here
+      const r = s.sink.push(s.skipTo > at ? piece.subarray(s.skipTo - at) : piece);
       if (r === undefined) return undefined;
+      if (typeof r === 'number') {
+        s.skipTo = r;
+        return r >= e.size ? 'stop' : undefined; // nothing more to push: its end still comes
+      }
       if (r !== 'done') {
         streams.delete(e);
         if (r === 'drop') a.present?.push(s.path);

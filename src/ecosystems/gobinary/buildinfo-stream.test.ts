@@ -9,19 +9,29 @@ const MODINFO = 'path\tx/cmd\nmod\tx\tv1.0.0\th1:a=\ndep\tgithub.com/a/b\tv1.0.0
 
 type Outcome = Buffer | undefined | 'whole';
 
-/** Pushes `bin` in chunks of the sizes `next` gives; returns the sink's answer and how many bytes it was fed. */
+/**
+ * Pushes `bin` in chunks of the sizes `next` gives, skipping where the sink asks; returns its answer
+ * and how many bytes it was fed.
+ */
 function stream(bin: Buffer, next: () => number, size = bin.length): { out: Outcome; fed: number } {
   const s = new GoBuildInfoSink(size);
+  let fed = 0;
   for (let i = 0; i < bin.length; ) {
     const n = Math.max(1, next());
     const chunk = Buffer.from(bin.subarray(i, i + n)); // a copy, overwritten after the push: the sink must copy what it keeps
     const r = s.push(chunk);
     chunk.fill(0xee);
+    fed += chunk.length;
     i += n;
-    if (r === 'drop') return { out: undefined, fed: Math.min(i, bin.length) };
-    if (r === 'whole') return { out: 'whole', fed: Math.min(i, bin.length) };
+    if (r === 'drop') return { out: undefined, fed };
+    if (r === 'whole') return { out: 'whole', fed };
+    if (r === 'done') break;
+    if (typeof r === 'number') {
+      assert.ok(r > i, `a skip goes forward (${r} after ${i})`);
+      i = r;
+    }
   }
-  return { out: s.end(), fed: bin.length };
+  return { out: s.end(), fed };
 }
 
 let seed = 42;
@@ -107,18 +117,35 @@ describe('Go build info in one forward pass', () => {
 
   it('a file full of magic headers makes it give up, not grow', () => {
     const magic = Buffer.from('\xff Go buildinf:\x08\x02', 'latin1');
-    const header = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(56)]);
-    const bomb = Buffer.concat([header, ...Array.from({ length: 5000 }, () => Buffer.concat([magic, Buffer.from([0xff, 0xff, 0xff, 0x01]), Buffer.alloc(16 - 4 + 16 - magic.length + 16)]))]);
+    const body = Buffer.concat(Array.from({ length: 5000 }, () => Buffer.concat([magic, Buffer.from([0xff, 0xff, 0xff, 0x01]), Buffer.alloc(16 - 4 + 16 - magic.length + 16)])));
+    // ELF64 with one writable PT_LOAD over the whole file, so all of it is searched
+    const header = Buffer.alloc(64 + 56);
+    Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]).copy(header);
+    header.writeBigUInt64LE(64n, 0x20);
+    header.writeUInt16LE(56, 0x36);
+    header.writeUInt16LE(1, 0x38);
+    header.writeUInt32LE(1, 64);
+    header.writeUInt32LE(6, 68);
+    header.writeBigUInt64LE(BigInt(header.length + body.length), 64 + 32);
+    const bomb = Buffer.concat([header, body]);
     assert.equal(stream(bomb, () => 1 << 16).out, 'whole');
+  });
+
+  it('reads only the headers, the writable data and the ELF section table of a big executable', () => {
+    const bin = Buffer.concat([elfWithBuildInfo({ goVersion: 'go1.22.1', modinfo: MODINFO, layout: 'inline' }, { section: true, dataOffset: 8 << 20 })]);
+    const { out, fed } = stream(bin, () => 64 * 1024);
+    assert.ok(same(out, condenseGoBinary(bin)));
+    assert.ok(fed < 256 * 1024, `fed ${fed} of ${bin.length} bytes`);
   });
 
   const real = ['/usr/bin/go', '/usr/lib/go-1.19/bin/gofmt', '/usr/bin/skopeo', '/usr/bin/docker-registry', '/usr/bin/ls'].filter((p) => existsSync(p));
   it('real executables on this machine: the same as read whole', { skip: real.length ? false : 'no Go programs installed' }, () => {
     for (const p of real) {
       const bin = readFileSync(p);
-      const { out } = stream(bin, () => 1 << 20);
+      const { out, fed } = stream(bin, () => 1 << 20);
       assert.notEqual(out, 'whole', p);
       assert.ok(same(out, condenseGoBinary(bin)), p);
+      if (bin.length > 8 << 20) assert.ok(fed < bin.length / 4, `${p}: fed ${fed} of ${bin.length} bytes (headers, data segment, section table)`);
     }
   });
 });

@@ -71,10 +71,13 @@ class HeldBytes implements FileBytes {
   readonly length: number;
   readonly #regions: { start: number; buf: Buffer }[];
   readonly #magics: number[];
-  constructor(length: number, regions: { start: number; buf: Buffer }[], magics: number[]) {
+  /** The ranges searched for magics (undefined: all of the file). */
+  readonly #searched: [number, number][] | undefined;
+  constructor(length: number, regions: { start: number; buf: Buffer }[], magics: number[], searched?: [number, number][]) {
     this.length = length;
     this.#regions = regions;
     this.#magics = magics;
+    this.#searched = searched;
   }
   slice(off: number, n: number, lenient?: boolean): Buffer {
     let best: Buffer | undefined;
@@ -88,6 +91,8 @@ class HeldBytes implements FileBytes {
     throw new NotHeld();
   }
   magic(from: number, end: number): number {
+    // a search over bytes the pass skipped cannot be answered
+    if (this.#searched && from < end && !this.#searched.some(([s, e]) => s <= from && end <= e)) throw new NotHeld();
     for (const m of this.#magics) if (m >= from && m + ML <= end) return m;
     return -1;
   }
@@ -118,8 +123,16 @@ export class GoBuildInfoSink implements CondenseSink {
   readonly #owned: ArrayBuffer[] = [];
   #released = false;
 
+  readonly #size: number;
+  /** Byte ranges pushed (and searched), merged; the end of the last push. */
+  readonly #seen: [number, number][] = [];
+  /** After planning: the sorted file ranges worth reading (writable segments, the ELF tail); undefined = all. */
+  #ranges: [number, number][] | undefined;
+  #tailRange: ((s: number, e: number) => void) | undefined;
+
   /** `size`: the file's size from its header (0 = unknown). */
   constructor(size: number) {
+    this.#size = size;
     this.#prefix = this.#alloc(size > 0 ? Math.min(size, PREFIX) : PREFIX);
     this.#sniffAt = size > 0 ? Math.min(size, SNIFF) : SNIFF;
   }
@@ -140,10 +153,16 @@ export class GoBuildInfoSink implements CondenseSink {
     return answer;
   }
 
-  push(chunk: Buffer): void | 'drop' | 'whole' {
+  push(chunk: Buffer): void | 'drop' | 'done' | 'whole' | number {
     const start = this.#pos;
     const end = start + chunk.length;
     if (start < this.#prefix.length) chunk.copy(this.#prefix, start, 0, Math.min(chunk.length, this.#prefix.length - start));
+    const last = this.#seen[this.#seen.length - 1];
+    if (last && last[1] === start) last[1] = end;
+    else {
+      this.#seen.push([start, end]);
+      this.#carry = this.#carryBuf.subarray(0, 0); // bytes were skipped: no magic straddles this start
+    }
     this.#chunk = chunk;
     this.#chunkStart = start;
     this.#pos = end;
@@ -163,7 +182,36 @@ export class GoBuildInfoSink implements CondenseSink {
     } finally {
       this.#chunk = undefined;
     }
-    return this.#overflow ? this.#release('whole') : undefined;
+    if (this.#overflow) return this.#release('whole');
+    const next = this.#nextNeeded();
+    if (next === undefined) return undefined;
+    if (next === Infinity) return 'done';
+    this.#pos = next;
+    return next;
+  }
+
+  /**
+   * Where the next needed byte is: undefined = right here (go on), Infinity = nowhere (done), else
+   * an offset to skip to. Needed: the planned ranges and every unfinished capture.
+   */
+  #nextNeeded(): number | undefined {
+    const ranges = this.#ranges;
+    if (!ranges) return undefined;
+    const pos = this.#pos;
+    let next = Infinity;
+    for (const [s, e] of ranges) {
+      if (e <= pos) continue;
+      if (s <= pos) return undefined;
+      next = s;
+      break;
+    }
+    for (const c of this.#caps) {
+      if (c.fill >= c.want) continue;
+      const n = c.start + c.fill;
+      if (n === pos) return undefined;
+      if (n > pos && n < next) next = n;
+    }
+    return next >= this.#size ? Infinity : next;
   }
 
   end(): Buffer | undefined | 'whole' {
@@ -178,7 +226,7 @@ export class GoBuildInfoSink implements CondenseSink {
     const regions = [{ start: 0, buf: this.#prefix.subarray(0, held) }];
     for (const c of this.#caps) if (c.fill > 0) regions.push({ start: c.start, buf: c.buf.subarray(0, c.fill) });
     try {
-      const s = buildInfoStrings(new HeldBytes(this.#pos, regions, this.#magics));
+      const s = buildInfoStrings(new HeldBytes(this.#size > 0 ? this.#size : this.#pos, regions, this.#magics, this.#ranges ? this.#seen : undefined));
       return s ? encodeCondensed(s) : undefined;
     } catch (err) {
       if (err instanceof NotHeld) return 'whole';
@@ -190,10 +238,23 @@ export class GoBuildInfoSink implements CondenseSink {
   #plan(): void {
     this.#planned = true;
     const p = this.#prefix;
+    let ranges: [number, number][] | undefined;
     try {
       this.#exe = openExe(new HeldBytes(p.length, [{ start: 0, buf: p }], []));
+      ranges = this.#exe?.searchRanges();
     } catch (err) {
       if (!(err instanceof NotHeld)) throw err;
+    }
+    // Skip what holds no build info (code, read-only data) when the file's size and layout are known
+    if (ranges && this.#size > 0) {
+      const size = this.#size;
+      const add = (s: number, e: number): void => {
+        if (Number.isSafeInteger(s) && Number.isSafeInteger(e) && e > s && s < size) ranges.push([Math.max(0, s), Math.min(size, e)]);
+      };
+      const planned = ranges.splice(0);
+      for (const [s, e] of planned) add(s, e);
+      this.#tailRange = add;
+      this.#ranges = ranges.sort((a, b) => a[0] - b[0]);
     }
     if (p.length < 64 || p[0] !== 0x7f || p[1] !== 0x45 || p[2] !== 0x4c || p[3] !== 0x46) return;
     const is64 = p[4] === 2;
@@ -207,6 +268,8 @@ export class GoBuildInfoSink implements CondenseSink {
     const table = shnum * shentsize;
     if (!shoff || !table || table > TABLE_MAX || !Number.isSafeInteger(shoff)) return;
     const from = Math.max(0, shoff - TAIL);
+    this.#tailRange?.(from, shoff + table);
+    this.#ranges?.sort((a, b) => a[0] - b[0]);
     this.#capture(from, shoff + table - from, (c) => {
       // the string table lies elsewhere (after the table, say): keep it too while it is ahead
       if (shstrndx >= shnum || shentsize < (is64 ? 0x28 : 0x18)) return;
@@ -228,7 +291,7 @@ export class GoBuildInfoSink implements CondenseSink {
     }
     for (let i = chunk.indexOf(GO_MAGIC); i >= 0; i = chunk.indexOf(GO_MAGIC, i + ML)) this.#onMagic(start + i);
     // the last ML-1 bytes seen, for the next chunk
-    const keep = Math.min(ML - 1, start + chunk.length);
+    const keep = Math.min(ML - 1, carry.length + chunk.length);
     if (chunk.length >= keep) chunk.copy(this.#carryBuf, 0, chunk.length - keep);
     else {
       this.#carryBuf.copy(this.#carryBuf, 0, carry.length - (keep - chunk.length), carry.length);

@@ -78,6 +78,12 @@ export interface Exe {
   readData(addr: number, size: number, lenient?: boolean): Buffer | undefined;
   /** The file offset of `addr` and how many bytes of its segment follow it in the file. */
   locate(addr: number): { off: number; avail: number } | undefined;
+  /**
+   * File ranges [start, end) where a Go linker puts the build info: the writable segments / sections
+   * (and a Mach-O segment holding __go_buildinfo). A forward pass searches only these; a header found
+   * elsewhere by the whole-file reader makes the pass ask for the whole file.
+   */
+  searchRanges(): [number, number][];
 }
 
 class Reader {
@@ -196,6 +202,7 @@ function elfExe(f: FileBytes): Exe | undefined {
     },
     readData: (addr, size, lenient) => readSegments(r, segs, addr, size, lenient),
     locate: (addr) => locateIn(segs, addr),
+    searchRanges: () => segs.filter((p) => p.flags & PF_W).map((p) => [p.offset, p.offset + p.filesz]),
   };
 }
 
@@ -231,6 +238,7 @@ function peExe(f: FileBytes): Exe | undefined {
     },
     readData: (addr, size, lenient) => readSegments(r, sects, addr - imageBase, size, lenient),
     locate: (addr) => locateIn(sects, addr - imageBase),
+    searchRanges: () => sects.filter((x) => (x.chars & 0x80000000) !== 0).map((x) => [x.offset, x.offset + x.filesz]),
   };
 }
 
@@ -249,7 +257,7 @@ function machoExe(f: FileBytes): Exe | undefined {
   const word = (off: number): number | undefined => (is64 ? r.u64(off) : r.u32(off));
   const ncmds = r.u32(16) ?? 0;
   let off = is64 ? 32 : 28;
-  const segs: (Segment & { name: string; prot: number; maxprot: number })[] = [];
+  const segs: (Segment & { name: string; prot: number; maxprot: number; go?: boolean })[] = [];
   let goSection: number | undefined;
   const name16 = (o: number): string => {
     const b = r.slice(o, 16);
@@ -269,10 +277,14 @@ function machoExe(f: FileBytes): Exe | undefined {
       const maxprot = r.u32(is64 ? off + 56 : off + 40) ?? 0;
       const prot = r.u32(is64 ? off + 60 : off + 44) ?? 0;
       const nsects = r.u32(is64 ? off + 64 : off + 48) ?? 0;
-      if (addr !== undefined && fileoff !== undefined && filesz !== undefined) segs.push({ name, addr, offset: fileoff, filesz, prot, maxprot });
+      const seg = addr !== undefined && fileoff !== undefined && filesz !== undefined ? { name, addr, offset: fileoff, filesz, prot, maxprot } : undefined;
+      if (seg) segs.push(seg);
       let s = off + (is64 ? 72 : 56);
       for (let j = 0; j < nsects && j < 1024; j++, s += is64 ? 80 : 68) {
-        if (name16(s) === '__go_buildinfo') goSection ??= word(s + 32);
+        if (name16(s) === '__go_buildinfo') {
+          goSection ??= word(s + 32);
+          if (seg) (seg as { go?: boolean }).go = true;
+        }
       }
     }
     off += size;
@@ -286,6 +298,7 @@ function machoExe(f: FileBytes): Exe | undefined {
     },
     readData: (addr, size, lenient) => readSegments(r, segs, addr, size, lenient),
     locate: (addr) => locateIn(segs, addr),
+    searchRanges: () => segs.filter((x) => x.go || ((x.prot | x.maxprot) & 2) !== 0).map((x) => [x.offset, x.offset + x.filesz]),
   };
 }
 

@@ -37,7 +37,10 @@ function readWhole(fd: number, size: number, scratch: Scratch): Buffer {
   return off === size ? buf : buf.subarray(0, off);
 }
 
-/** Pushes the file through a streaming condenser, one block at a time: no more is read than it takes. */
+/**
+ * Pushes the file through a streaming condenser, one block at a time: no more is read than it takes
+ * (where it needs nothing, as in an executable's code, nothing is read at all).
+ */
 function readStreaming(fd: number, size: number, sink: CondenseSink, scratch: Scratch): Buffer | undefined | 'whole' {
   const block = (scratch.block ??= Buffer.allocUnsafeSlow(BLOCK));
   for (let off = 0; off < size; ) {
@@ -48,6 +51,7 @@ function readStreaming(fd: number, size: number, sink: CondenseSink, scratch: Sc
     if (r === 'drop') return undefined;
     if (r === 'whole') return 'whole';
     if (r === 'done') break;
+    if (typeof r === 'number') off = r;
   }
   return sink.end();
 }
