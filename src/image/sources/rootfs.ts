@@ -15,8 +15,13 @@ const MAX_ENTRIES = 5_000_000;
 /** Big wanted files are read into one reused buffer (allocated once at its cap; untouched pages cost nothing). */
 const SCRATCH_MIN = 256 * 1024;
 const SCRATCH_MAX = 64 * 1024 * 1024;
-/** Streamed files are read in blocks of this size into one reused buffer. */
-const BLOCK = 1 << 20;
+/**
+ * Streamed files are read into one reused buffer: first FIRST_BLOCK bytes (enough to tell an
+ * executable and read its headers; most files are dropped there), then BLOCK at a time where the
+ * condenser asks.
+ */
+const FIRST_BLOCK = 64 * 1024;
+const BLOCK = 256 * 1024;
 interface Scratch {
   buf?: Buffer;
   block?: Buffer;
@@ -44,7 +49,7 @@ function readWhole(fd: number, size: number, scratch: Scratch): Buffer {
 function readStreaming(fd: number, size: number, sink: CondenseSink, scratch: Scratch): Buffer | undefined | 'whole' {
   const block = (scratch.block ??= Buffer.allocUnsafeSlow(BLOCK));
   for (let off = 0; off < size; ) {
-    const n = readSync(fd, block, 0, Math.min(BLOCK, size - off), off);
+    const n = readSync(fd, block, 0, Math.min(off === 0 ? FIRST_BLOCK : BLOCK, size - off), off);
     if (n === 0) break;
     off += n;
     const r = sink.push(block.subarray(0, n));
