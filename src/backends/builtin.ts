@@ -47,6 +47,7 @@ export class BuiltinBackend implements ScanBackend {
   readonly #o: BuiltinBackendOptions;
   readonly #log: Logger;
   #held: Held | undefined;
+  #identity: { held: Held | undefined; id: string } | undefined;
   #reason = 'advisory DB not loaded yet';
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -107,9 +108,14 @@ export class BuiltinBackend implements ScanBackend {
   }
 
   cacheIdentity(): string {
-    const info: DbInfo | undefined = this.#held?.db.info;
-    const dbId = info ? `${info.source}@${info.builtAt ?? info.updatedAt ?? this.#held?.fingerprint ?? ''}` : 'nodb';
-    return `builtin/${VERSION}/layers${LAYER_ANALYZER_VERSION}/${dbId}`;
+    // Asked on every request (memo lookups): the string is made once per loaded DB.
+    const held = this.#held;
+    if (this.#identity !== undefined && this.#identity.held === held) return this.#identity.id;
+    const info: DbInfo | undefined = held?.db.info;
+    const dbId = info ? `${info.source}@${info.builtAt ?? info.updatedAt ?? held?.fingerprint ?? ''}` : 'nodb';
+    const id = `builtin/${VERSION}/layers${LAYER_ANALYZER_VERSION}/${dbId}`;
+    this.#identity = { held, id };
+    return id;
   }
 
   async scan(pinnedRef: string, opts: BackendScanOptions): Promise<BackendScanResult> {

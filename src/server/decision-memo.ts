@@ -9,7 +9,9 @@
  *  - only decisions without pending or failed images are kept (those must be retried for real);
  *  - an entry dies after `ttlMs` (default 1 s), when the backend identity changes (DB update), and at
  *    the next policy exception expiry instant, so no exception outlives its date;
- *  - the key is the raw body (bounded size), so any difference in the request is a different key;
+ *  - an entry matches a request only when the request's bytes equal the stored body's bytes
+ *    (memcmp), all of them or — AdmissionReview — all but the uid slot, which the caller has proven
+ *    to be request.uid; bodies are bounded in size, and so is the memo;
  *  - a hit is still logged and counted as a decision, like any other.
  * Tag → digest staleness grows by at most `ttlMs` beyond `cache.resolveTtl`.
  */
@@ -31,6 +33,54 @@ export interface MemoEntry {
   line?: string;
   /** Metric label sets for this decision, made once. */
   counted?: { decision: { route: string; result: string; code: string }; route: { route: string }; kind?: { kind: string } };
+  /** UTF-8 length of the answer (for AdmissionReview without the quoted uid: add 38). */
+  bytes: number;
+  /** The request body's bytes before its uid slot (ImageReview: the whole body) and after it. */
+  head: Buffer;
+  tail: Buffer;
+}
+
+/**
+ * Where a request body may differ from the stored one: `at` (byte offset) and `len` (0, or 36 for a
+ * uid). Outside it every byte must be equal.
+ */
+export interface MemoSlot {
+  at: number;
+  len: number;
+}
+
+const NO_SLOT = (body: Buffer): MemoSlot => ({ at: body.length, len: 0 });
+
+/** Entries per bucket (bodies sharing route, slot, length and 16 sampled bytes). */
+const BUCKET_MAX = 8;
+
+/**
+ * The bucket of a body: route, slot position, length and 16 sampled bytes outside the slot, hashed
+ * (FNV-1a) into a small integer. Cheap (no string is built or hashed); a collision only shares a
+ * bucket, the byte comparison decides.
+ */
+function bucketOf(route: string, body: Buffer, slot: MemoSlot): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < route.length; i++) h = Math.imul(h ^ route.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ slot.at, 0x01000193);
+  h = Math.imul(h ^ body.length, 0x01000193);
+  const n = body.length;
+  for (let i = 0; i < 16 && n > 0; i++) {
+    const p = Math.floor((i * (n - 1)) / 15);
+    if (p >= slot.at && p < slot.at + slot.len) continue;
+    h = Math.imul(h ^ (body[p] as number), 0x01000193);
+  }
+  return h & 0x3fffffff;
+}
+
+function matches(e: MemoEntry, body: Buffer, slot: MemoSlot): boolean {
+  const hl = e.head.length;
+  return (
+    hl === slot.at &&
+    body.length === hl + slot.len + e.tail.length &&
+    body.compare(e.head, 0, hl, 0, hl) === 0 &&
+    body.compare(e.tail, 0, e.tail.length, hl + slot.len, body.length) === 0
+  );
 }
 
 /** Bodies larger than this are never memoized (keeps memory bounded: maxEntries × this). */
@@ -45,7 +95,8 @@ export class DecisionMemo {
   readonly #max: number;
   readonly #ttl: number;
   readonly #boundaries: number[];
-  readonly #map = new Map<string, MemoEntry>();
+  readonly #buckets = new Map<number, MemoEntry[]>();
+  #count = 0;
 
   constructor(policy: Policy, opts: { maxEntries?: number; ttlMs?: number } = {}) {
     this.#max = opts.maxEntries ?? 2000;
@@ -72,31 +123,54 @@ export class DecisionMemo {
     return end;
   }
 
-  get(key: string, identity: string, now: number): MemoEntry | undefined {
-    const e = this.#map.get(key);
-    if (!e) return undefined;
-    if (e.expires <= now || e.identity !== identity) {
-      this.#map.delete(key);
-      return undefined;
+  /** The live entry for this body (same bytes outside `slot`), made with this identity, or undefined. */
+  get(route: string, body: Buffer, identity: string, now: number, slot: MemoSlot = NO_SLOT(body)): MemoEntry | undefined {
+    if (body.length === 0) return undefined;
+    const key = bucketOf(route, body, slot);
+    const list = this.#buckets.get(key);
+    if (!list) return undefined;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i] as MemoEntry;
+      if (e.expires <= now || e.identity !== identity) {
+        list.splice(i--, 1);
+        this.#count--;
+        continue;
+      }
+      if (matches(e, body, slot)) return e;
     }
-    return e;
+    if (list.length === 0) this.#buckets.delete(key);
+    return undefined;
   }
 
-  set(key: string, entry: Omit<MemoEntry, 'expires'>, now: number): void {
-    if (!this.enabled || key.length > MEMO_MAX_BODY) return;
-    this.#map.delete(key);
-    this.#map.set(key, { ...entry, expires: this.#expiry(now) });
-    if (this.#map.size > this.#max) {
-      // Drop the oldest quarter at once (amortised; entries live one second anyway).
-      let n = this.#map.size - Math.floor(this.#max * 0.75);
-      for (const k of this.#map.keys()) {
-        if (n-- <= 0) break;
-        this.#map.delete(k);
+  /** Remembers the answer for this body (its bytes are copied: the request's buffer may be reused). */
+  set(route: string, body: Buffer, entry: Omit<MemoEntry, 'expires' | 'head' | 'tail'>, now: number, slot: MemoSlot = NO_SLOT(body)): void {
+    if (!this.enabled || body.length === 0 || body.length > MEMO_MAX_BODY) return;
+    const key = bucketOf(route, body, slot);
+    let list = this.#buckets.get(key);
+    if (!list) this.#buckets.set(key, (list = []));
+    const at = list.findIndex((e) => matches(e, body, slot));
+    if (at >= 0) {
+      list.splice(at, 1);
+      this.#count--;
+    }
+    const copy = Buffer.from(body);
+    list.push({ ...entry, expires: this.#expiry(now), head: copy.subarray(0, slot.at), tail: copy.subarray(slot.at + slot.len) });
+    this.#count++;
+    if (list.length > BUCKET_MAX) {
+      list.shift();
+      this.#count--;
+    }
+    if (this.#count > this.#max) {
+      // Drop the oldest buckets until a quarter is gone (amortised; entries live one second anyway).
+      for (const [k, l] of this.#buckets) {
+        if (this.#count <= Math.floor(this.#max * 0.75)) break;
+        this.#buckets.delete(k);
+        this.#count -= l.length;
       }
     }
   }
 
   get size(): number {
-    return this.#map.size;
+    return this.#count;
   }
 }

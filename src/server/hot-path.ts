@@ -23,7 +23,7 @@ export interface HotPathOptions {
 
 function send(res: ServerResponse, a: Answer, close: boolean): void {
   if (res.headersSent || res.destroyed) return;
-  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(a.json) };
+  const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': a.bytes ?? Buffer.byteLength(a.json) };
   if (close) headers['connection'] = 'close';
   try {
     res.writeHead(a.status, headers);
@@ -58,7 +58,7 @@ export function createHotPath(o: HotPathOptions): (req: IncomingMessage, res: Se
     const h = req.headers;
     const ct = h['content-type'];
     const cl = h['content-length'];
-    if (ct === undefined || !JSON_TYPE.test(ct) || cl === undefined || h['transfer-encoding'] !== undefined || h['expect'] !== undefined) return false;
+    if (ct === undefined || (ct !== 'application/json' && !JSON_TYPE.test(ct)) || cl === undefined || h['transfer-encoding'] !== undefined || h['expect'] !== undefined) return false;
     const length = Number(cl);
     if (!Number.isInteger(length) || length < 0 || length > HOT_PATH_MAX_BODY) return false;
     const receivedAt = Date.now();
@@ -70,14 +70,14 @@ export function createHotPath(o: HotPathOptions): (req: IncomingMessage, res: Se
     });
     req.on('error', () => undefined);
     req.on('end', () => {
-      const raw = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
-      const memoized = o.core.fromMemo(route, raw);
+      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      const memoized = o.core.fromMemoBytes(route, body);
       if (memoized) {
         send(res, memoized, o.draining());
         return;
       }
       o.core
-        .review(route, raw, q < 0 ? undefined : timeoutOf(url.slice(q + 1)), receivedAt)
+        .decide(route, body.toString('utf8'), q < 0 ? undefined : timeoutOf(url.slice(q + 1)), receivedAt, body)
         .then(
           (a) => send(res, a, o.draining()),
           () => send(res, { status: 500, json: '{"code":"INTERNAL","message":"internal error"}' }, true),

@@ -4,10 +4,10 @@
  * default: cheaper than ISO strings, and what log shippers expect from pino).
  *
  * Lines go through a LineWriter: appended to a list in memory and written in chunks of about 64 KB
- * (and at least every 250 ms, and synchronously on exit) by one asynchronous write at a time. Each
- * write(2) through libuv's thread pool costs tens of µs of CPU whatever its size, so a busy webhook
- * must not pay one per decision, nor re-measure a growing buffer per line (what pino's SonicBoom
- * destination does: Buffer.byteLength of its whole pending chunk on every line).
+ * (and at least every 250 ms, and on exit), one write(2) per chunk. A busy webhook must not pay a
+ * write per decision, nor a thread-pool round trip per chunk (a wake-up and context switches: tens
+ * of µs), nor re-measure a growing buffer per line (what pino's SonicBoom destination does:
+ * Buffer.byteLength of its whole pending chunk on every line).
  *
  * A decision answered from the memo has a pre-serialised log line; `decisionLineSink` hands the
  * writer to the review core so that line is written without going through pino (same format, same
@@ -46,6 +46,14 @@ export interface LineWriterOptions {
   flushIntervalMs?: number;
   /** Lines beyond this many pending bytes (the destination not keeping up) are dropped and counted (default 16 MiB). */
   maxPendingBytes?: number;
+  /**
+   * Write each chunk with one write(2) on the calling thread (default true), or hand it to libuv's
+   * thread pool (false). A pool write costs a thread wake-up and a context switch each; a direct
+   * write of a chunk costs microseconds and blocks only while a pipe reader is not reading at all
+   * (as pino's and Node's own stderr do). A non-blocking fd that is full (EAGAIN) is retried later,
+   * never spun on.
+   */
+  sync?: boolean;
 }
 
 const sleep = (ms: number): void => {
@@ -53,16 +61,18 @@ const sleep = (ms: number): void => {
 };
 
 /**
- * An ordered, buffered line sink on one file descriptor. `write` only appends to a list; one
- * asynchronous write(2) at a time drains it. EAGAIN (a non-blocking pipe that is full) is retried;
- * other write errors drop that chunk (there is nowhere else to report them). Memory is bounded by
- * `maxPendingBytes`: beyond it lines are dropped, and a warning line says how many.
+ * An ordered, buffered line sink on one file descriptor. `write` only appends to a list; a chunk is
+ * written once about `chunkBytes` are pending, on a 250 ms timer, on `flush` and on exit. EAGAIN (a
+ * non-blocking pipe that is full) is retried 10 ms later; other write errors drop that chunk (there
+ * is nowhere else to report them). Memory is bounded by `maxPendingBytes`: beyond it lines are
+ * dropped, and a warning line says how many.
  */
 export class LineWriter {
   readonly #fd: number;
   readonly #ownsFd: boolean;
   readonly #chunk: number;
   readonly #maxPending: number;
+  readonly #sync: boolean;
   #pending: string[] = [];
   #pendingLen = 0;
   #writing = false;
@@ -78,6 +88,7 @@ export class LineWriter {
     this.#fd = typeof dest === 'string' ? openSync(dest, 'a') : dest;
     this.#chunk = o.chunkBytes ?? 65536;
     this.#maxPending = o.maxPendingBytes ?? 16 * 1024 * 1024;
+    this.#sync = o.sync ?? true;
     this.#timer = setInterval(() => this.#flush(), o.flushIntervalMs ?? 250);
     this.#timer.unref();
     process.on('exit', this.#onExit);
@@ -156,6 +167,10 @@ export class LineWriter {
   }
 
   #send(buf: Buffer): void {
+    if (this.#sync) {
+      this.#sendSync(buf);
+      return;
+    }
     write(this.#fd, buf, 0, buf.length, null, (err, n) => {
       if (err) {
         if (err.code === 'EAGAIN' || err.code === 'EBUSY') {
@@ -167,14 +182,38 @@ export class LineWriter {
         this.#send(buf.subarray(n));
         return;
       }
-      this.#writing = false;
-      if (this.#closed) {
-        if (this.#ownsFd) closeSync(this.#fd);
-        return;
-      }
-      if (this.#pendingLen >= this.#chunk || this.#waiters.length > 0) this.#flush();
-      if (!this.#writing) this.#wake();
+      this.#done();
     });
+  }
+
+  /** A chunk is written: the next one if enough is pending (or someone waits), else wake the waiters. */
+  #done(): void {
+    this.#writing = false;
+    if (this.#closed) {
+      if (this.#ownsFd) closeSync(this.#fd);
+      return;
+    }
+    if (this.#pendingLen >= this.#chunk || this.#waiters.length > 0) this.#flush();
+    if (!this.#writing) this.#wake();
+  }
+
+  #sendSync(buf: Buffer): void {
+    let rest = buf;
+    while (rest.length > 0) {
+      try {
+        rest = rest.subarray(writeSync(this.#fd, rest));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EBUSY') {
+          // A full non-blocking pipe: try the rest again shortly, without blocking the event loop.
+          const again = rest;
+          setTimeout(() => this.#sendSync(again), 10);
+          return;
+        }
+        break; // Not writable (EPIPE, EBADF …): this chunk is lost; later ones are tried again.
+      }
+    }
+    this.#done();
   }
 
   #wake(): void {
@@ -190,6 +229,8 @@ export interface ServerLoggerOptions {
   dest?: number | string;
   /** Write once about this many bytes are pending (default 65536; 0 = every line at once). */
   chunkBytes?: number;
+  /** Direct writes (default) or through libuv's thread pool: LineWriterOptions.sync. */
+  sync?: boolean;
 }
 
 /** What the review core needs to write a pre-serialised decision line itself. */
@@ -208,7 +249,7 @@ export function decisionLineSink(logger: Logger): DecisionLineSink | undefined {
 }
 
 export function createServerLogger(o: ServerLoggerOptions): Logger {
-  const writer = new LineWriter({ ...(o.dest !== undefined ? { dest: o.dest } : {}), ...(o.chunkBytes !== undefined ? { chunkBytes: o.chunkBytes } : {}) });
+  const writer = new LineWriter({ ...(o.dest !== undefined ? { dest: o.dest } : {}), ...(o.chunkBytes !== undefined ? { chunkBytes: o.chunkBytes } : {}), ...(o.sync !== undefined ? { sync: o.sync } : {}) });
   const logger = pino({ level: o.level, base: null, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, writer);
   sinks.set(logger, { infoEnabled: () => logger.isLevelEnabled('info'), write: (line) => writer.write(line) });
   return logger as unknown as Logger;

@@ -25,7 +25,7 @@ import type { Decision, Policy } from '../domain/policy.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import { DecisionMemo, MEMO_MAX_BODY, memoizable, type MemoEntry } from './decision-memo.ts';
+import { DecisionMemo, MEMO_MAX_BODY, memoizable, type MemoEntry, type MemoSlot } from './decision-memo.ts';
 import { decisionLineSink } from './log.ts';
 import { answerBudget, parseTimeoutParam } from './timing.ts';
 
@@ -34,6 +34,8 @@ export type RouteName = 'image-policy' | 'validate' | 'mutate';
 export interface Answer {
   status: number;
   json: string;
+  /** UTF-8 length of `json`, when known. */
+  bytes?: number;
 }
 
 export interface ReviewDeps {
@@ -50,9 +52,14 @@ export interface ReviewDeps {
 }
 
 export interface ReviewCore {
-  review(route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number): Promise<Answer>;
+  /** The memoized answer if there is one, else the review decided (`bytes`: the body as received, when at hand). */
+  review(route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number, bytes?: Buffer): Promise<Answer>;
+  /** As `review`, without looking in the memo first (the caller just did). */
+  decide(route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number, bytes?: Buffer): Promise<Answer>;
   /** The memoized answer for this exact review, synchronously (logged and counted), or undefined. */
   fromMemo(route: RouteName, raw: string): Answer | undefined;
+  /** As `fromMemo`, on the body's bytes as received. */
+  fromMemoBytes(route: RouteName, body: Buffer): Answer | undefined;
   /** A 4xx answer for a protocol problem found before the body was read (logged and counted). */
   refuse(route: string, status: number, code: string, message: string): Answer;
   memo: DecisionMemo;
@@ -91,49 +98,60 @@ export function parseJsonBody(text: string): unknown {
   return doc;
 }
 
-const UID_RE = /"uid"\s*:\s*"([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"/;
-
 const DECISION_HIT = { cache: 'decision', result: 'hit' } as const;
 
 /** Two fixed UUIDs for the uid-slot proof in `uidSlotIsRequestUid` (one of them differs from any uid). */
-const PROBE_UIDS = ['00000000-0000-0000-0000-000000000000', '11111111-1111-1111-1111-111111111111'] as const;
+const PROBE_UIDS = [Buffer.from('00000000-0000-0000-0000-000000000000'), Buffer.from('11111111-1111-1111-1111-111111111111')] as const;
 
-interface AdmissionKey {
-  key: string;
-  uid: string;
-  /** Where the uid's 36 characters start in the raw body. */
-  at: number;
+const UID_KEY = Buffer.from('"uid"');
+const isJsonSpace = (c: number | undefined): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+const HEX = new Uint8Array(256);
+for (const c of Buffer.from('0123456789abcdefABCDEF')) HEX[c] = 1;
+
+/** 36 bytes from `p` are a UUID: 8-4-4-4-12 hex digits. */
+function isUuidAt(b: Buffer, p: number): boolean {
+  for (let i = 0; i < 36; i++) {
+    const c = b[p + i] as number;
+    if (i === 8 || i === 13 || i === 18 || i === 23 ? c !== 0x2d : HEX[c] !== 1) return false;
+  }
+  return true;
 }
 
 /**
- * The AdmissionReview memo key: the raw body with the value of its first `"uid":"<UUID>"` cut out
- * (the API server writes request.uid first). Entries are only made for bodies where that slot is
- * proven to be request.uid (`uidSlotIsRequestUid`), so a key match means "the same review but for
- * its uid". The key has one NUL where the uid was; a JSON body that parsed has no raw NUL, so a
- * matching body is the stored one byte for byte outside the slot.
+ * The AdmissionReview memo slot: the 36 bytes of the first `"uid" : "<UUID>"` in the body (the API
+ * server writes request.uid first). Two requests share a memo entry only when their bytes are equal
+ * outside this slot, and entries are only made where the slot is proven to be request.uid
+ * (`uidSlotIsRequestUid`), so a match means "the same review but for its uid".
  */
-function admissionKey(route: RouteName, raw: string): AdmissionKey | undefined {
-  const m = UID_RE.exec(raw);
-  if (!m || m[1] === undefined) return undefined;
-  const uid = m[1];
-  const at = m.index + m[0].length - 1 - uid.length;
-  return { key: `${route}:${raw.slice(0, at)}\u0000${raw.slice(at + uid.length)}`, uid, at };
+export function uidSlot(body: Buffer): MemoSlot | undefined {
+  for (let i = body.indexOf(UID_KEY); i >= 0; i = body.indexOf(UID_KEY, i + 1)) {
+    let p = i + UID_KEY.length;
+    while (isJsonSpace(body[p])) p++;
+    if (body[p] !== 0x3a) continue;
+    p++;
+    while (isJsonSpace(body[p])) p++;
+    if (body[p] !== 0x22 || body[p + 37] !== 0x22 || !isUuidAt(body, p + 1)) continue;
+    return { at: p + 1, len: 36 };
+  }
+  return undefined;
 }
 
 /**
- * Proof that the key's uid slot is request.uid — never assumed from the bytes. The body parsed with
+ * Proof that the slot is request.uid — never assumed from the bytes. The body parsed with
  * request.uid equal to the slot's text, and the same body with another UUID in the slot parses with
- * request.uid equal to that UUID: hex digits and dashes inside a string literal change no token, so
- * the slot is the whole request.uid literal (escapes, duplicate keys or a first match elsewhere —
- * userInfo.uid, an object's uid — all fail one of the two), and any UUID put there parses as
- * exactly that request.uid with everything else unchanged. Costs one JSON.parse per memo entry.
+ * request.uid equal to that UUID: hex digits and dashes inside a string literal change no token (and,
+ * being ASCII, no UTF-8 sequence around them), so the slot is the whole request.uid literal
+ * (escapes, duplicate keys or a first match elsewhere — userInfo.uid, an object's uid — all fail one
+ * of the two), and any UUID put there parses as exactly that request.uid with everything else
+ * unchanged. Costs one JSON.parse per memo entry.
  */
-function uidSlotIsRequestUid(raw: string, k: AdmissionKey, requestUid: string): boolean {
-  if (requestUid !== k.uid) return false;
-  const probe = PROBE_UIDS[0] === k.uid ? PROBE_UIDS[1] : PROBE_UIDS[0];
+function uidSlotIsRequestUid(body: Buffer, slot: MemoSlot, requestUid: string): boolean {
+  if (requestUid !== body.toString('latin1', slot.at, slot.at + slot.len)) return false;
+  const probe = PROBE_UIDS[0].toString() === requestUid ? PROBE_UIDS[1] : PROBE_UIDS[0];
   try {
-    const doc = JSON.parse(`${raw.slice(0, k.at)}${probe}${raw.slice(k.at + k.uid.length)}`) as { request?: { uid?: unknown } } | null;
-    return doc?.request?.uid === probe;
+    const text = Buffer.concat([body.subarray(0, slot.at), probe, body.subarray(slot.at + slot.len)]).toString('utf8');
+    const doc = JSON.parse(text) as { request?: { uid?: unknown } } | null;
+    return doc?.request?.uid === probe.toString();
   } catch {
     return false;
   }
@@ -235,25 +253,27 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     return receivedAt + answerBudget(timeout, t.margin);
   };
 
-  const fromMemo = (route: RouteName, raw: string): Answer | undefined => {
-    if (!memo.enabled || raw.length > MEMO_MAX_BODY) return undefined;
+  const fromMemoBytes = (route: RouteName, body: Buffer): Answer | undefined => {
+    if (!memo.enabled || body.length > MEMO_MAX_BODY) return undefined;
     const started = performance.now();
     if (route === 'image-policy') {
-      const hit = memo.get(`ir:${raw}`, identity(), Date.now());
+      const hit = memo.get('ir', body, identity(), Date.now());
       if (!hit) return undefined;
       recordMemo(route, hit, started);
-      return { status: 200, json: hit.parts[0] };
+      return { status: 200, json: hit.parts[0], bytes: hit.bytes };
     }
-    const k = admissionKey(route, raw);
-    const hit = k !== undefined ? memo.get(k.key, identity(), Date.now()) : undefined;
-    if (!hit || k === undefined || hit.parts.length !== 2) return undefined;
-    recordMemo(route, hit, started, k.uid);
-    // The uid is a UUID (hex digits and dashes): quoting it is its JSON encoding.
-    return { status: 200, json: `${hit.parts[0]}"${k.uid}"${hit.parts[1]}` };
+    const slot = uidSlot(body);
+    const hit = slot !== undefined ? memo.get(route, body, identity(), Date.now(), slot) : undefined;
+    if (!hit || slot === undefined || hit.parts.length !== 2) return undefined;
+    const uid = body.toString('latin1', slot.at, slot.at + slot.len);
+    recordMemo(route, hit, started, uid);
+    // The uid is a UUID (hex digits and dashes): quoting it is its JSON encoding, 38 bytes.
+    return { status: 200, json: `${hit.parts[0]}"${uid}"${hit.parts[1]}`, bytes: hit.bytes + 38 };
   };
 
-  const imagePolicy = async (raw: string, timeoutParam: string | undefined, receivedAt: number, started: number): Promise<Answer> => {
-    const key = memo.enabled && raw.length <= MEMO_MAX_BODY ? `ir:${raw}` : undefined;
+  const fromMemo = (route: RouteName, raw: string): Answer | undefined => (memo.enabled ? fromMemoBytes(route, Buffer.from(raw)) : undefined);
+
+  const imagePolicy = async (raw: string, bytes: Buffer | undefined, timeoutParam: string | undefined, receivedAt: number, started: number): Promise<Answer> => {
     const review = parseImageReview(parseJsonBody(raw));
     let out: { response: unknown; decision: Decision };
     try {
@@ -267,12 +287,13 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     const logFields = { namespace: review.spec.namespace ?? null };
     record('image-policy', out.decision, started, logFields);
     const json = JSON.stringify(out.response);
-    if (key !== undefined && memoizable(out.decision)) memo.set(key, { parts: [json], decision: out.decision, identity: identity(), log: logFields }, Date.now());
+    if (memo.enabled && memoizable(out.decision)) {
+      memo.set('ir', bytes ?? Buffer.from(raw), { parts: [json], bytes: Buffer.byteLength(json), decision: out.decision, identity: identity(), log: logFields }, Date.now());
+    }
     return { status: 200, json };
   };
 
-  const admission = async (route: 'validate' | 'mutate', raw: string, timeoutParam: string | undefined, receivedAt: number, started: number): Promise<Answer> => {
-    const k = memo.enabled && raw.length <= MEMO_MAX_BODY ? admissionKey(route, raw) : undefined;
+  const admission = async (route: 'validate' | 'mutate', raw: string, bytes: Buffer | undefined, timeoutParam: string | undefined, receivedAt: number, started: number): Promise<Answer> => {
     const review = parseAdmissionReview(parseJsonBody(raw));
     let out: { response: unknown; decision: Decision };
     try {
@@ -288,23 +309,24 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     const logFields = { kind: r.kind.kind, namespace: r.namespace ?? null, name: r.name ?? null, operation: r.operation };
     record(route, out.decision, started, { uid: r.uid, ...logFields });
     const json = JSON.stringify(out.response);
-    if (k !== undefined && memoizable(out.decision) && uidSlotIsRequestUid(raw, k, r.uid)) {
+    const body = memo.enabled && memoizable(out.decision) ? (bytes ?? Buffer.from(raw)) : undefined;
+    const slot = body !== undefined && body.length <= MEMO_MAX_BODY ? uidSlot(body) : undefined;
+    if (body !== undefined && slot !== undefined && uidSlotIsRequestUid(body, slot, r.uid)) {
       // The answer with its uid cut out, to be put back per request (the uid must occur once in it).
       const quoted = `"uid":"${r.uid}"`;
       const at = json.indexOf(quoted);
       if (at >= 0 && json.indexOf(r.uid, at + quoted.length) < 0 && json.lastIndexOf(r.uid, at) < 0) {
-        memo.set(k.key, { parts: [json.slice(0, at + 6), json.slice(at + quoted.length)], decision: out.decision, identity: identity(), log: logFields }, Date.now());
+        const parts: [string, string] = [json.slice(0, at + 6), json.slice(at + quoted.length)];
+        memo.set(route, body, { parts, bytes: Buffer.byteLength(parts[0]) + Buffer.byteLength(parts[1]), decision: out.decision, identity: identity(), log: logFields }, Date.now(), slot);
       }
     }
     return { status: 200, json };
   };
 
-  const review = async (route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number): Promise<Answer> => {
-    const memoized = fromMemo(route, raw);
-    if (memoized) return memoized;
+  const decide = async (route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number, bytes?: Buffer): Promise<Answer> => {
     const started = performance.now();
     try {
-      return route === 'image-policy' ? await imagePolicy(raw, timeoutParam, receivedAt, started) : await admission(route, raw, timeoutParam, receivedAt, started);
+      return route === 'image-policy' ? await imagePolicy(raw, bytes, timeoutParam, receivedAt, started) : await admission(route, raw, bytes, timeoutParam, receivedAt, started);
     } catch (err) {
       if (err instanceof ProtocolError) return refuse(route, err.statusCode, err.code, err.message);
       m.errors.inc({ kind: 'internal' });
@@ -313,5 +335,8 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     }
   };
 
-  return { review, fromMemo, refuse, memo };
+  const review = async (route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number, bytes?: Buffer): Promise<Answer> =>
+    (memo.enabled ? fromMemoBytes(route, bytes ?? Buffer.from(raw)) : undefined) ?? decide(route, raw, timeoutParam, receivedAt, bytes);
+
+  return { review, decide, fromMemo, fromMemoBytes, refuse, memo };
 }

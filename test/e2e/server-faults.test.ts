@@ -162,18 +162,19 @@ describe('admission server faults', { skip }, () => {
     }
   });
 
-  it('an unknown kind is denied by default and counted', async () => {
+  it('an unknown kind without a pod spec is denied by default and counted', async () => {
+    // (ConfigMap, Service … run no containers and are allowed unchecked: docs/policy.md.)
     const s = await startTestServer();
     try {
       const review = podReview('uid-cm', []);
       const req = review['request'] as Record<string, unknown>;
-      req['kind'] = { group: '', version: 'v1', kind: 'ConfigMap' };
-      req['resource'] = { group: '', version: 'v1', resource: 'configmaps' };
-      req['object'] = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { a: 'b' } };
+      req['kind'] = { group: 'example.com', version: 'v1', kind: 'Widget' };
+      req['resource'] = { group: 'example.com', version: 'v1', resource: 'widgets' };
+      req['object'] = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'x' }, data: { a: 'b' } };
       const a = (await post(`${s.url}/validate`, review)).json as AdmissionAnswer;
       assert.equal(a.response.uid, 'uid-cm');
       assert.equal(a.response.allowed, false);
-      assert.equal(await s.metric('portcullis_unknown_kinds_total', { kind: 'ConfigMap' }), 1);
+      assert.equal(await s.metric('portcullis_unknown_kinds_total', { kind: 'Widget' }), 1);
     } finally {
       await s.close();
       rmTemp(s.cacheDir);
