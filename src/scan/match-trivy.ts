@@ -86,6 +86,8 @@ interface DriverCtx {
 interface OsDriver {
   /** The root bucket this release reads. */
   bucket(os: OsInfo): string;
+  /** The package name the driver looks up (its advisories are read for all packages at once first). */
+  name(pkg: Package): string;
   detect(ctx: DriverCtx, pkg: Package): RawVuln[];
 }
 
@@ -102,6 +104,7 @@ const alpine: OsDriver = {
     const repo = os.repository?.family === 'alpine' ? dropPatch(os.repository.release) : '';
     return `alpine ${repo && repo !== osVer ? repo : osVer}`;
   },
+  name: srcName,
   detect(ctx, pkg) {
     const installed = srcVersion(pkg);
     if (!apkValid(installed)) return [];
@@ -125,6 +128,7 @@ const alpine: OsDriver = {
 function apkRolling(bucket: string): OsDriver {
   return {
     bucket: () => bucket,
+    name: srcName,
     detect(ctx, pkg) {
       const installed = pkg.version;
       if (!apkValid(installed)) return [];
@@ -148,6 +152,7 @@ function apkRolling(bucket: string): OsDriver {
  */
 const debian: OsDriver = {
   bucket: (os) => `debian ${major(os.version)}`,
+  name: srcName,
   detect(ctx, pkg) {
     const source = srcVersion(pkg);
     if (!DEB.isValid(source)) return [];
@@ -176,6 +181,7 @@ const debian: OsDriver = {
 /** Ubuntu 0.44: as Debian without package-specific severities or vendor ids; the release as it is ('22.04'). */
 const ubuntu: OsDriver = {
   bucket: (os) => `ubuntu ${os.version}`,
+  name: srcName,
   detect(ctx, pkg) {
     const source = srcVersion(pkg);
     if (!DEB.isValid(source)) return [];
@@ -201,6 +207,7 @@ const amazon: OsDriver = {
     const v = os.version.trim().split(/\s+/)[0] ?? '';
     return `amazon linux ${v === '2' || v === '2022' || v === '2023' ? v : '1'}`;
   },
+  name: (pkg) => pkg.name,
   detect(ctx, pkg) {
     if (!DEB.isValid(pkg.version)) return [];
     const out: RawVuln[] = [];
@@ -220,6 +227,7 @@ function ksplice(v: string): string {
 /** Oracle 0.44: major release, binary name, ksplice builds only against the same ksplice fixes; no architecture filter. */
 const oracle: OsDriver = {
   bucket: (os) => `Oracle Linux ${major(os.version)}`,
+  name: (pkg) => pkg.name,
   detect(ctx, pkg) {
     const out: RawVuln[] = [];
     const release = pkg.release ?? pkg.version.slice(pkg.version.lastIndexOf('-') + 1);
@@ -236,6 +244,7 @@ const oracle: OsDriver = {
 /** Photon 0.44: the release as it is ('3.0'), source name, installed version compared. */
 const photon: OsDriver = {
   bucket: (os) => `Photon OS ${os.version}`,
+  name: srcName,
   detect(ctx, pkg) {
     const out: RawVuln[] = [];
     for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, srcName(pkg))) {
@@ -251,6 +260,7 @@ const photon: OsDriver = {
 function suse(prefix: string): OsDriver {
   return {
     bucket: (os) => `${prefix} ${os.version}`,
+    name: (pkg) => pkg.name,
     detect(ctx, pkg) {
       const out: RawVuln[] = [];
       for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, pkg.name)) {
@@ -266,6 +276,7 @@ function suse(prefix: string): OsDriver {
 /** CBL-Mariner 0.44: '1.0.20220122' → '1.0', source name and version, unfixed reported, fix printed without a 0 epoch. */
 const mariner: OsDriver = {
   bucket: (os) => `CBL-Mariner ${dropPatch(os.version)}`,
+  name: srcName,
   detect(ctx, pkg) {
     const out: RawVuln[] = [];
     const source = srcVersion(pkg);
@@ -289,6 +300,7 @@ const mariner: OsDriver = {
  */
 const rocky: OsDriver = {
   bucket: (os) => `rocky ${major(os.version)}`,
+  name: (pkg) => pkg.name,
   detect(ctx, pkg) {
     if (modularity(pkg)) return [];
     const out: RawVuln[] = [];
@@ -308,6 +320,7 @@ const rocky: OsDriver = {
 /** Alma 0.44: major release; modular packages looked up as 'module:stream::name'; `.module_el` builds without a label skipped. */
 const alma: OsDriver = {
   bucket: (os) => `alma ${major(os.version)}`,
+  name: (pkg) => modularName(pkg.name, modularity(pkg)),
   detect(ctx, pkg) {
     const label = modularity(pkg);
     if (!label && (pkg.release ?? pkg.version).includes('.module_el')) return [];
@@ -337,6 +350,7 @@ const DEFAULT_CONTENT_SETS: Record<string, string[]> = {
  */
 const redHat: OsDriver = {
   bucket: () => 'Red Hat',
+  name: (pkg) => modularName(pkg.name, modularity(pkg)),
   detect(ctx, pkg) {
     if ((pkg.release ?? pkg.version).endsWith('.remi')) return [];
     const contentSets = pkg.extra?.['contentSets'] !== undefined ? pkg.extra['contentSets'].split(',').filter(Boolean) : (DEFAULT_CONTENT_SETS[major(ctx.os.version)] ?? []);
@@ -515,21 +529,68 @@ function toStatus(raw: RawVuln): FindingStatus {
 
 function cvssOf(vuln: TrivyVulnerability): Record<string, CvssEntry> {
   const cvss: Record<string, CvssEntry> = {};
-  for (const [k, c] of Object.entries(vuln.CVSS ?? {})) {
+  const all = vuln.CVSS;
+  if (!all || typeof all !== 'object') return cvss;
+  for (const k in all) {
+    if (!Object.hasOwn(all, k)) continue;
+    const c = all[k];
     if (!c || typeof c !== 'object') continue;
-    cvss[k] = {
-      ...(c.V2Vector ? { v2Vector: c.V2Vector } : {}),
-      ...(typeof c.V2Score === 'number' ? { v2Score: c.V2Score } : {}),
-      ...(c.V3Vector ? { v3Vector: c.V3Vector } : {}),
-      ...(typeof c.V3Score === 'number' ? { v3Score: c.V3Score } : {}),
-      ...(c.V40Vector ? { v40Vector: c.V40Vector } : {}),
-      ...(typeof c.V40Score === 'number' ? { v40Score: c.V40Score } : {}),
-    };
+    const e: CvssEntry = {};
+    if (c.V2Vector) e.v2Vector = c.V2Vector;
+    if (typeof c.V2Score === 'number') e.v2Score = c.V2Score;
+    if (c.V3Vector) e.v3Vector = c.V3Vector;
+    if (typeof c.V3Score === 'number') e.v3Score = c.V3Score;
+    if (c.V40Vector) e.v40Vector = c.V40Vector;
+    if (typeof c.V40Score === 'number') e.v40Score = c.V40Score;
+    cvss[k] = e;
   }
   return cvss;
 }
 
 const isTrivySeverity = (s: unknown): s is Severity => typeof s === 'string' && (TRIVY_SEVERITIES as readonly string[]).includes(s);
+
+/** What FillInfo takes from a vulnerability record, worked out once per record (several rows can share one). */
+interface VulnInfo {
+  /** VendorSeverity as severities (shared by the rows without a package-specific severity: not to be mutated). */
+  vendor: Record<string, Severity>;
+  hasVendor: boolean;
+  cvss: Record<string, CvssEntry>;
+  hasCvss: boolean;
+  refs: string[];
+}
+
+const vulnInfos = new WeakMap<TrivyVulnerability, VulnInfo>();
+
+function vulnInfo(vuln: TrivyVulnerability): VulnInfo {
+  let info = vulnInfos.get(vuln);
+  if (info) return info;
+  const vendor: Record<string, Severity> = {};
+  let hasVendor = false;
+  const vs = vuln.VendorSeverity;
+  if (vs && typeof vs === 'object') {
+    for (const k in vs) {
+      if (!Object.hasOwn(vs, k)) continue;
+      vendor[k] = sev(vs[k]) ?? 'UNKNOWN';
+      hasVendor = true;
+    }
+  }
+  const cvss = cvssOf(vuln);
+  let hasCvss = false;
+  for (const k in cvss) if (Object.hasOwn(cvss, k)) hasCvss = true;
+  const refs = Array.isArray(vuln.References) ? vuln.References.filter((r): r is string => typeof r === 'string') : [];
+  info = { vendor, hasVendor, cvss, hasCvss, refs };
+  vulnInfos.set(vuln, info);
+  return info;
+}
+
+/** Finding.dataSource per data-source record (one object shared by its rows). */
+const dataSources = new WeakMap<TrivyDataSource, NonNullable<Finding['dataSource']>>();
+
+function findingDataSource(ds: TrivyDataSource): NonNullable<Finding['dataSource']> {
+  let d = dataSources.get(ds);
+  if (!d) dataSources.set(ds, (d = { id: ds.ID ?? '', name: ds.Name ?? '', url: ds.URL ?? '' }));
+  return d;
+}
 
 /**
  * Trivy's FillInfo. Without a `vulnerability` record Trivy keeps the row as the driver made it: no
@@ -538,21 +599,19 @@ const isTrivySeverity = (s: unknown): s is Severity => typeof s === 'string' && 
 function fill(db: TrivyDb, raw: RawVuln): Finding {
   const vuln = db.vulnerability(raw.id);
   const source = raw.dataSource?.ID;
-  const finding: Finding = {
-    advisoryId: raw.id,
-    aliases: raw.vendorIds ?? [],
-    ...(raw.vendorIds?.length ? { vendorIds: raw.vendorIds } : {}),
-    package: raw.pkg,
-    installedVersion: raw.installed,
-    ...(raw.fixed ? { fixedVersion: raw.fixed } : {}),
-    status: toStatus(raw),
-    severity: raw.severity ?? 'UNKNOWN',
-    severitySource: raw.severitySource ?? '',
-    ...(raw.dataSource ? { dataSource: { id: raw.dataSource.ID ?? '', name: raw.dataSource.Name ?? '', url: raw.dataSource.URL ?? '' } } : {}),
-  };
+  // properties in the order they always had (reports that print a Finding as it is keep their field order)
+  const finding: Finding = { advisoryId: raw.id, aliases: raw.vendorIds ?? [] } as Finding;
+  if (raw.vendorIds?.length) finding.vendorIds = raw.vendorIds;
+  finding.package = raw.pkg;
+  finding.installedVersion = raw.installed;
+  if (raw.fixed) finding.fixedVersion = raw.fixed;
+  finding.status = toStatus(raw);
+  finding.severity = raw.severity ?? 'UNKNOWN';
+  finding.severitySource = raw.severitySource ?? '';
+  if (raw.dataSource) finding.dataSource = findingDataSource(raw.dataSource);
   if (!vuln) return finding;
-  const vendor: Record<string, Severity> = {};
-  for (const [k, n] of Object.entries(vuln.VendorSeverity ?? {})) vendor[k] = sev(n) ?? 'UNKNOWN';
+  const info = vulnInfo(vuln);
+  let vendor = info.vendor;
   let severity: Severity;
   let severitySource: string;
   if (source && vendor[source] !== undefined) {
@@ -569,21 +628,20 @@ function fill(db: TrivyDb, raw: RawVuln): Finding {
     // package-specific severity (Debian, Red Hat) wins and is stored among the vendor severities
     severity = raw.severity ?? 'UNKNOWN';
     severitySource = raw.severitySource;
-    vendor[severitySource] = severity;
+    vendor = { ...vendor, [severitySource]: severity };
   }
   finding.severity = severity;
   finding.severitySource = severitySource;
-  const cvss = cvssOf(vuln);
+  const cvss = info.cvss;
   const score = (source ? cvss[source]?.v3Score : undefined) ?? cvss['nvd']?.v3Score;
   if (score !== undefined) finding.score = score;
-  if (Object.keys(vendor).length) finding.vendorSeverity = vendor;
-  if (Object.keys(cvss).length) finding.cvss = cvss;
+  if (info.hasVendor || raw.severitySource) finding.vendorSeverity = vendor;
+  if (info.hasCvss) finding.cvss = cvss;
   if (vuln.Title) finding.title = vuln.Title;
   if (vuln.Description) finding.description = vuln.Description;
-  const refs = Array.isArray(vuln.References) ? vuln.References.filter((r): r is string => typeof r === 'string') : [];
-  const url = primaryUrl(raw.id, refs, source);
+  const url = primaryUrl(raw.id, info.refs, source);
   if (url) finding.url = url;
-  if (refs.length) finding.references = refs;
+  if (info.refs.length) finding.references = info.refs;
   if (vuln.PublishedDate) finding.publishedDate = vuln.PublishedDate;
   if (vuln.LastModifiedDate) finding.lastModifiedDate = vuln.LastModifiedDate;
   if (vuln.CweIDs?.length) finding.cweIds = vuln.CweIDs;
@@ -609,7 +667,9 @@ function dedupe(findings: Finding[]): Finding[] {
   const out = new Map<string, Finding>();
   for (const f of findings) {
     const osPkg = f.package.type === 'apk' || f.package.type === 'deb' || f.package.type === 'rpm';
-    const key = JSON.stringify([osPkg ? '' : (f.package.filePath ?? ''), f.advisoryId, f.package.name, f.installedVersion]);
+    const path = osPkg ? '' : (f.package.filePath ?? '');
+    // lengths first: no two different tuples give the same key
+    const key = `${path.length}:${f.advisoryId.length}:${f.package.name.length}:${path}${f.advisoryId}${f.package.name}${f.installedVersion}`;
     const old = out.get(key);
     if (!old || (old.fixedVersion ?? '') < (f.fixedVersion ?? '')) out.set(key, f);
   }
@@ -645,11 +705,22 @@ export function matchTrivy(inventory: Inventory, db: TrivyDb, opts: MatchTrivyOp
       if (!db.rootBuckets().includes(bucket)) notes.push(`Trivy DB: no advisories for ${os.family} ${os.version} (bucket '${bucket}'): its OS packages were not checked`);
       else {
         const ctx: DriverCtx = { db, bucket, os, ds: db.dataSource(bucket) };
-        for (const p of osPkgs) raws.push(...driver.detect(ctx, p));
+        db.prefetchOsAdvisories(bucket, osPkgs.map((p) => driver.name(p)));
+        for (const p of osPkgs) for (const r of driver.detect(ctx, p)) raws.push(r);
       }
     }
   } else if (osPkgs.length > 0) notes.push(`no OS release found: ${osPkgs.length} OS packages were not checked`);
-  for (const p of inventory.packages) if (LANG[p.type]) raws.push(...detectLang(db, p));
+  const langPkgs = inventory.packages.filter((p) => LANG[p.type]);
+  const byEcosystem = new Map<string, string[]>();
+  for (const p of langPkgs) {
+    const eco = LANG[p.type]!.ecosystem;
+    let names = byEcosystem.get(eco);
+    if (!names) byEcosystem.set(eco, (names = []));
+    names.push(normalizeName(eco, p.name));
+  }
+  for (const [eco, names] of byEcosystem) db.prefetchLangAdvisories(eco, names);
+  for (const p of langPkgs) for (const r of detectLang(db, p)) raws.push(r);
+  db.prefetchVulnerabilities(raws.map((r) => r.id));
   const findings = dedupe(raws.map((r) => fill(db, r))).sort(compareTrivyOrder);
   return { findings, notes };
 }

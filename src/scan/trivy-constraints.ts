@@ -263,12 +263,15 @@ function npmCheck(op: string, v: NpmVer, c: NpmVer): boolean {
   }
 }
 
-export const npmMatch: Matcher = (version, constraint) => {
-  const v = parseNpmVersion(version);
-  if (!v) return undefined;
-  const alternatives: { op: string; c: NpmVer }[][] = [];
+type NpmConstraint = { op: string; c: NpmVer }[][];
+
+/** Parsed constraints by their text (advisories repeat a handful of them); null = unparsable. */
+const npmConstraints = new Map<string, NpmConstraint | null>();
+
+function parseNpmConstraint(constraint: string): NpmConstraint | null {
+  const alternatives: NpmConstraint = [];
   for (const alt of constraint.split('||')) {
-    if (!NPM_VALID.test(alt)) return undefined;
+    if (!NPM_VALID.test(alt)) return null;
     const cs: { op: string; c: NpmVer }[] = [];
     for (const m of alt.matchAll(NPM_ONE)) {
       const part = (s: string | undefined): bigint | undefined => (s === undefined || s === 'x' || s === 'X' || s === '*' ? undefined : BigInt(s));
@@ -277,6 +280,18 @@ export const npmMatch: Matcher = (version, constraint) => {
     if (cs.length === 0) cs.push({ op: '', c: { p: [undefined, undefined, undefined], pre: [] } });
     alternatives.push(cs);
   }
+  return alternatives;
+}
+
+export const npmMatch: Matcher = (version, constraint) => {
+  const v = parseNpmVersion(version);
+  if (!v) return undefined;
+  let alternatives = npmConstraints.get(constraint);
+  if (alternatives === undefined) {
+    alternatives = parseNpmConstraint(constraint);
+    if (npmConstraints.size < 10_000) npmConstraints.set(constraint, alternatives);
+  }
+  if (!alternatives) return undefined;
   return alternatives.some((cs) => cs.every(({ op, c }) => npmCheck(op, v, c)));
 };
 

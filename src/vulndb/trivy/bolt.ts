@@ -168,38 +168,71 @@ export class BoltDb {
 
   /**
    * @internal Read page `id` (with its overflow pages): one positional read for a plain page, a second
-   * one only for the rest of an overflowing page.
+   * one only for the rest of an overflowing page. The page is kept in the LRU cache.
    */
   page(id: number): Page {
+    const hit = this.#cached(id);
+    if (hit) return hit;
+    return this.#remember(this.#read(id, Buffer.allocUnsafe(this.pageSize)));
+  }
+
+  /**
+   * @internal Page `id` for a lookup that uses it at once: a cached page when there is one; else a leaf
+   * is read into `scratch.buf` (grown for an overflowing page) and not cached — `scratch.leaf` names it
+   * until the next read through the same scratch overwrites it — while a branch page is copied into the
+   * cache (branches are few and every lookup passes through them).
+   */
+  transientPage(id: number, scratch: { buf: Buffer; leaf: Page | undefined }): Page {
+    if (scratch.leaf?.id === id) return scratch.leaf;
+    const hit = this.#cached(id);
+    if (hit) return hit;
+    scratch.leaf = undefined;
+    const p = this.#read(id, scratch.buf);
+    if (p.buf.length > scratch.buf.length) scratch.buf = p.buf;
+    if (p.flags & LEAF_FLAG) return (scratch.leaf = p);
+    return this.#remember({ ...p, buf: Buffer.from(p.buf) });
+  }
+
+  #cached(id: number): Page | undefined {
     if (this.#closed) throw new ScannerError('TRIVYDB_CLOSED', `${this.path} is closed`);
     const hit = this.#cache.get(id);
     if (hit) {
       this.#cache.delete(id);
       this.#cache.set(id, hit);
-      return hit;
     }
-    if (id < 2 || id >= this.#maxPgid) throw corrupt(this.path, `page id ${id} out of range`);
-    const ps = this.pageSize;
-    const offset = id * ps;
-    if (offset + ps > this.#fileSize) throw corrupt(this.path, `page ${id} beyond the end of the file`);
-    let buf = Buffer.allocUnsafe(ps);
-    if (readSync(this.#fd, buf, 0, ps, offset) !== ps) throw corrupt(this.path, `short read of page ${id}`);
-    const overflow = buf.readUInt32LE(12);
-    if (overflow > 0) {
-      const len = (overflow + 1) * ps;
-      if (offset + len > this.#fileSize || overflow + id >= this.#maxPgid + 1) throw corrupt(this.path, `page ${id} overflows the file`);
-      const whole = Buffer.allocUnsafe(len);
-      buf.copy(whole, 0);
-      if (readSync(this.#fd, whole, ps, len - ps, offset + ps) !== len - ps) throw corrupt(this.path, `short read of page ${id}`);
-      buf = whole;
-    }
-    const page = parsePageHeader(this.path, buf, id);
-    this.#cache.set(id, page);
+    return hit;
+  }
+
+  #remember(page: Page): Page {
+    this.#cache.set(page.id, page);
     if (this.#cache.size > this.#cacheLimit) {
       const oldest = this.#cache.keys().next().value;
       if (oldest !== undefined) this.#cache.delete(oldest);
     }
     return page;
+  }
+
+  /** Read page `id` into `into` when it fits (a page of `pageSize` bytes), else into a new buffer. */
+  #read(id: number, into: Buffer): Page {
+    if (id < 2 || id >= this.#maxPgid) throw corrupt(this.path, `page id ${id} out of range`);
+    const ps = this.pageSize;
+    const offset = id * ps;
+    if (offset + ps > this.#fileSize) throw corrupt(this.path, `page ${id} beyond the end of the file`);
+    let buf = into.length >= ps ? into : Buffer.allocUnsafe(ps);
+    if (readSync(this.#fd, buf, 0, ps, offset) !== ps) throw corrupt(this.path, `short read of page ${id}`);
+    const overflow = buf.readUInt32LE(12);
+    let len = ps;
+    if (overflow > 0) {
+      len = (overflow + 1) * ps;
+      if (offset + len > this.#fileSize || overflow + id >= this.#maxPgid + 1) throw corrupt(this.path, `page ${id} overflows the file`);
+      if (buf.length < len) {
+        const whole = Buffer.allocUnsafe(len);
+        buf.copy(whole, 0, 0, ps);
+        buf = whole;
+      }
+      if (readSync(this.#fd, buf, ps, len - ps, offset + ps) !== len - ps) throw corrupt(this.path, `short read of page ${id}`);
+    }
+    return parsePageHeader(this.path, buf.length === len ? buf : buf.subarray(0, len), id);
   }
 }
 
@@ -246,17 +279,67 @@ function branchPgid(p: Page, at: number): number {
   return hi * 0x100000000 + lo;
 }
 
-/** Compare the key of element i of a leaf (or branch) page with `key`, without allocating. */
-function compareElemKey(path: string, p: Page, i: number, key: Buffer, leaf: boolean): number {
+/**
+ * Compare the key of element i of a leaf (or branch) page with `key[0, klen)` (negative: the element's
+ * sorts first), without allocating: a byte loop (keys are short; a call into Buffer.compare costs more).
+ */
+function compareElemKey(path: string, p: Page, i: number, key: Uint8Array, klen: number, leaf: boolean): number {
+  const buf = p.buf;
   const at = PAGE_HEADER + i * ELEM_SIZE;
-  const pos = p.buf.readUInt32LE(at + (leaf ? 4 : 0));
-  const ksize = p.buf.readUInt32LE(at + (leaf ? 8 : 4));
+  const pos = buf.readUInt32LE(at + (leaf ? 4 : 0));
+  const ksize = buf.readUInt32LE(at + (leaf ? 8 : 4));
   const k = at + pos;
-  if (k + ksize > p.buf.length) throw corrupt(path, `element ${i} of page ${p.id} points outside the page`);
-  return p.buf.compare(key, 0, key.length, k, k + ksize);
+  if (k + ksize > buf.length) throw corrupt(path, `element ${i} of page ${p.id} points outside the page`);
+  const n = klen < ksize ? klen : ksize;
+  for (let j = 0; j < n; j++) {
+    const d = buf[k + j]! - key[j]!;
+    if (d !== 0) return d;
+  }
+  return ksize - klen;
 }
 
 const toKey = (k: string | Buffer): Buffer => (typeof k === 'string' ? Buffer.from(k) : k);
+
+/**
+ * A key found by `BoltBucket.lookupMany`: where its element sits in a page. Valid only during the
+ * callback it is passed to (the page may be a scratch buffer the next lookup overwrites).
+ */
+export class BoltHit {
+  /** @internal */ page!: Page;
+  /** @internal */ index = 0;
+  /** @internal */ db!: BoltDb;
+  /** @internal */ flags = 0;
+  /** @internal */ vStart = 0;
+  /** @internal */ vEnd = 0;
+
+  get isBucket(): boolean {
+    return (this.flags & BUCKET_LEAF) !== 0;
+  }
+
+  /** The value's bytes (a view into the page: copy it to keep it). */
+  value(): Buffer {
+    return this.page.buf.subarray(this.vStart, this.vEnd);
+  }
+
+  /** The value decoded as UTF-8. */
+  text(): string {
+    return this.page.buf.toString('utf8', this.vStart, this.vEnd);
+  }
+
+  /** The nested bucket this key names (an inline one reads from the page: use it within the callback). */
+  bucket(): BoltBucket | undefined {
+    return this.isBucket ? openBucket(this.db, this.value()) : undefined;
+  }
+}
+
+function openBucket(db: BoltDb, value: Buffer): BoltBucket {
+  if (value.length < BUCKET_HEADER) throw corrupt(db.path, 'bucket header too short');
+  const root = value.readUInt32LE(4) * 0x100000000 + value.readUInt32LE(0);
+  if (root !== 0) return new BoltBucket(db, root, undefined);
+  const inline = value.subarray(BUCKET_HEADER);
+  if (inline.length < PAGE_HEADER) throw corrupt(db.path, 'inline bucket too short');
+  return new BoltBucket(db, 0, parsePageHeader(db.path, inline, 0));
+}
 
 export class BoltBucket {
   readonly #db: BoltDb;
@@ -275,37 +358,90 @@ export class BoltBucket {
     return this.#inline ?? this.#db.page(this.#root);
   }
 
-  /** Find the leaf element for `key`, or undefined. */
-  #find(key: Buffer): { flags: number; key: Buffer; value: Buffer } | undefined {
-    let p = this.#rootPage();
+  /**
+   * Descend to the leaf that holds `key[0, klen)`: `hit` is filled and true when the key is there.
+   * `read` fetches child pages (the cache, or a scratch buffer for lookups that use the leaf at once).
+   */
+  #descend(key: Uint8Array, klen: number, read: (id: number) => Page, hit: BoltHit): boolean {
+    const path = this.#db.path;
+    let p = this.#inline ?? read(this.#root);
     for (let depth = 0; depth < MAX_DEPTH; depth++) {
       if (p.flags & LEAF_FLAG) {
         let lo = 0;
         let hi = p.count;
         while (lo < hi) {
           const mid = (lo + hi) >>> 1;
-          const c = compareElemKey(this.#db.path, p, mid, key, true);
-          if (c === 0) return leafElem(this.#db.path, p, mid);
+          const c = compareElemKey(path, p, mid, key, klen, true);
+          if (c === 0) {
+            const at = PAGE_HEADER + mid * ELEM_SIZE;
+            const buf = p.buf;
+            const k = at + buf.readUInt32LE(at + 4);
+            const vStart = k + buf.readUInt32LE(at + 8);
+            const vEnd = vStart + buf.readUInt32LE(at + 12);
+            if (vEnd > buf.length) throw corrupt(path, `leaf element ${mid} of page ${p.id} points outside the page`);
+            hit.page = p;
+            hit.index = mid;
+            hit.flags = buf.readUInt32LE(at);
+            hit.vStart = vStart;
+            hit.vEnd = vEnd;
+            return true;
+          }
           if (c < 0) lo = mid + 1;
           else hi = mid;
         }
-        return undefined;
+        return false;
       }
+      if (p.count === 0) return false;
       // branch: first index whose key >= target; step back one unless it is an exact match.
       let lo = 0;
       let hi = p.count;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (compareElemKey(this.#db.path, p, mid, key, false) < 0) lo = mid + 1;
+        if (compareElemKey(path, p, mid, key, klen, false) < 0) lo = mid + 1;
         else hi = mid;
       }
       let idx = lo;
-      if (idx >= p.count || compareElemKey(this.#db.path, p, idx, key, false) !== 0) idx = Math.max(0, idx - 1);
-      if (p.count === 0) return undefined;
-      branchElem(this.#db.path, p, idx);
-      p = this.#db.page(branchPgid(p, PAGE_HEADER + idx * ELEM_SIZE));
+      if (idx >= p.count || compareElemKey(path, p, idx, key, klen, false) !== 0) idx = Math.max(0, idx - 1);
+      p = read(branchPgid(p, PAGE_HEADER + idx * ELEM_SIZE));
     }
-    throw corrupt(this.#db.path, 'B+tree deeper than 64 levels (a page cycle?)');
+    throw corrupt(path, 'B+tree deeper than 64 levels (a page cycle?)');
+  }
+
+  /** Find the leaf element for `key`, or undefined. */
+  #find(key: Buffer): { flags: number; key: Buffer; value: Buffer } | undefined {
+    const hit = new BoltHit();
+    if (!this.#descend(key, key.length, (id) => this.#db.page(id), hit)) return undefined;
+    return { flags: hit.flags, key: key, value: hit.value() };
+  }
+
+  /**
+   * Look up many keys: `visit(i, hit)` for each `keys[i]` that is present (a plain value or a nested
+   * bucket), in byte order of the keys rather than `i` order — a bucket's leaves lie in key order in a
+   * file bbolt wrote in one transaction (as trivy-db is built), so the pages are read in file order,
+   * each leaf once for all the keys it holds. Leaves go through one scratch buffer, not the page cache:
+   * `hit`, and every view it gives, is valid only during its callback.
+   */
+  lookupMany(keys: readonly string[], visit: (i: number, hit: BoltHit) => void): void {
+    const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
+    const scratch: { buf: Buffer; leaf: Page | undefined } = { buf: Buffer.allocUnsafe(this.#db.pageSize), leaf: undefined };
+    // the branch pages this batch passed through, without the LRU bookkeeping of the shared cache
+    const branches = new Map<number, Page>();
+    const read = (id: number): Page => {
+      const b = branches.get(id);
+      if (b) return b;
+      const p = this.#db.transientPage(id, scratch);
+      if (!(p.flags & LEAF_FLAG)) branches.set(id, p);
+      return p;
+    };
+    let keyBuf = Buffer.allocUnsafe(256);
+    const hit = new BoltHit();
+    hit.db = this.#db;
+    for (const i of order) {
+      const key = keys[i]!;
+      if (key.length * 3 > keyBuf.length) keyBuf = Buffer.allocUnsafe(key.length * 3);
+      const klen = keyBuf.write(key, 0);
+      if (this.#descend(keyBuf, klen, read, hit)) visit(i, hit);
+    }
   }
 
   /** Value of a plain key (undefined for a missing key or a nested bucket). */
@@ -318,16 +454,7 @@ export class BoltBucket {
   bucket(name: string | Buffer): BoltBucket | undefined {
     const e = this.#find(toKey(name));
     if (!e || !(e.flags & BUCKET_LEAF)) return undefined;
-    return this.#open(e.value);
-  }
-
-  #open(value: Buffer): BoltBucket {
-    if (value.length < BUCKET_HEADER) throw corrupt(this.#db.path, 'bucket header too short');
-    const root = value.readUInt32LE(4) * 0x100000000 + value.readUInt32LE(0);
-    if (root !== 0) return new BoltBucket(this.#db, root, undefined);
-    const inline = value.subarray(BUCKET_HEADER);
-    if (inline.length < PAGE_HEADER) throw corrupt(this.#db.path, 'inline bucket too short');
-    return new BoltBucket(this.#db, 0, parsePageHeader(this.#db.path, inline, 0));
+    return openBucket(this.#db, e.value);
   }
 
   /** Every entry in key order (depth-first over the B+tree). */
@@ -363,7 +490,7 @@ export class BoltBucket {
       if (!e.isBucket) continue;
       p = undefined;
       const found = this.#find(e.key);
-      if (found) yield [e.key.toString('utf8'), this.#open(found.value)];
+      if (found) yield [e.key.toString('utf8'), openBucket(this.#db, found.value)];
     }
     void p;
   }

@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScannerError } from '../../shared/errors.ts';
-import { BoltDb, type BoltBucket } from './bolt.ts';
+import { BoltDb, type BoltBucket, type BoltHit } from './bolt.ts';
 
 export const TRIVY_SCHEMA_VERSION = 2;
 
@@ -86,12 +86,22 @@ export const TRIVY_STATUSES = ['unknown', 'not_affected', 'affected', 'fixed', '
 export const TRIVY_SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 
 function parseJson<T>(buf: Buffer | undefined, what: string, path: string): T | undefined {
-  if (!buf) return undefined;
+  return buf ? parseText<T>(buf.toString('utf8'), what, path) : undefined;
+}
+
+function parseText<T>(text: string, what: string, path: string): T | undefined {
   try {
-    return JSON.parse(buf.toString('utf8')) as T;
+    return JSON.parse(text) as T;
   } catch {
     throw new ScannerError('TRIVYDB_CORRUPT', `${path}: ${what} is not valid JSON`);
   }
+}
+
+/** A language advisory and the `<ecosystem>::<source>` bucket it came from. */
+export interface LangAdvisory {
+  bucket: string;
+  id: string;
+  adv: TrivyLangAdvisory;
 }
 
 export class TrivyDb {
@@ -99,6 +109,9 @@ export class TrivyDb {
   readonly metadata: TrivyMetadata;
   readonly #bolt: BoltDb;
   readonly #vulnCache = new Map<string, TrivyVulnerability | null>();
+  /** Advisories already read, per root bucket and package (several binary packages share a source). */
+  readonly #osCache = new Map<string, Map<string, [string, TrivyOsAdvisory][]>>();
+  readonly #langCache = new Map<string, Map<string, LangAdvisory[]>>();
   readonly #dataSources = new Map<string, TrivyDataSource | null>();
   #rootNames: string[] | undefined;
   readonly #buckets = new Map<string, BoltBucket | null>();
@@ -158,8 +171,40 @@ export class TrivyDb {
 
   /** Advisories of `pkg` in an OS bucket such as 'debian 12': [vulnId, advisory] in key order. */
   osAdvisories(bucket: string, pkg: string): [string, TrivyOsAdvisory][] {
+    const memo = this.#osCache.get(bucket)?.get(pkg);
+    if (memo) return memo;
     const b = this.#bucket(bucket)?.bucket(pkg);
-    if (!b) return [];
+    const out = b ? this.#osAdvisoriesOf(b, bucket, pkg) : [];
+    this.#osMemo(bucket).set(pkg, out);
+    return out;
+  }
+
+  /**
+   * Read the advisories of many packages of one OS bucket at once (page reads in file order, see
+   * BoltBucket.lookupMany); later `osAdvisories` calls for them are answered from memory.
+   */
+  prefetchOsAdvisories(bucket: string, pkgs: Iterable<string>): void {
+    const memo = this.#osMemo(bucket);
+    const todo = [...new Set(pkgs)].filter((p) => !memo.has(p));
+    const b = this.#bucket(bucket);
+    if (!b) {
+      for (const p of todo) memo.set(p, []);
+      return;
+    }
+    b.lookupMany(todo, (i, hit) => {
+      const sub = hit.bucket();
+      if (sub) memo.set(todo[i]!, this.#osAdvisoriesOf(sub, bucket, todo[i]!));
+    });
+    for (const p of todo) if (!memo.has(p)) memo.set(p, []);
+  }
+
+  #osMemo(bucket: string): Map<string, [string, TrivyOsAdvisory][]> {
+    let m = this.#osCache.get(bucket);
+    if (!m) this.#osCache.set(bucket, (m = new Map()));
+    return m;
+  }
+
+  #osAdvisoriesOf(b: BoltBucket, bucket: string, pkg: string): [string, TrivyOsAdvisory][] {
     const out: [string, TrivyOsAdvisory][] = [];
     for (const e of b.entries()) {
       if (e.isBucket || !e.value) continue;
@@ -172,21 +217,44 @@ export class TrivyDb {
   }
 
   /** Language advisories for `pkg` across every root bucket starting with `<ecosystem>::`. */
-  langAdvisories(ecosystem: string, pkg: string): { bucket: string; id: string; adv: TrivyLangAdvisory }[] {
-    const prefix = `${ecosystem}::`;
-    const out: { bucket: string; id: string; adv: TrivyLangAdvisory }[] = [];
-    for (const name of this.rootBuckets()) {
-      if (!name.startsWith(prefix)) continue;
-      const b = this.#bucket(name)?.bucket(pkg);
-      if (!b) continue;
-      for (const e of b.entries()) {
-        if (e.isBucket || !e.value) continue;
-        const id = e.key.toString('utf8');
-        const adv = parseJson<unknown>(e.value, `advisory ${name}/${pkg}/${id}`, this.#bolt.path);
-        out.push({ bucket: name, id, adv: adv !== null && typeof adv === 'object' && !Array.isArray(adv) ? (adv as TrivyLangAdvisory) : {} });
-      }
+  langAdvisories(ecosystem: string, pkg: string): LangAdvisory[] {
+    const memo = this.#langMemo(ecosystem);
+    let out = memo.get(pkg);
+    if (!out) {
+      this.prefetchLangAdvisories(ecosystem, [pkg]);
+      out = memo.get(pkg) ?? [];
     }
     return out;
+  }
+
+  /** Read the advisories of many packages of one ecosystem at once; `langAdvisories` then answers from memory. */
+  prefetchLangAdvisories(ecosystem: string, pkgs: Iterable<string>): void {
+    const memo = this.#langMemo(ecosystem);
+    const todo = [...new Set(pkgs)].filter((p) => !memo.has(p));
+    if (todo.length === 0) return;
+    const found: LangAdvisory[][] = todo.map(() => []);
+    const prefix = `${ecosystem}::`;
+    // every `<ecosystem>::` bucket in key order: the results keep that order
+    for (const name of this.rootBuckets()) {
+      if (!name.startsWith(prefix)) continue;
+      this.#bucket(name)?.lookupMany(todo, (i, hit) => {
+        const sub = hit.bucket();
+        if (!sub) return;
+        for (const e of sub.entries()) {
+          if (e.isBucket || !e.value) continue;
+          const id = e.key.toString('utf8');
+          const adv = parseJson<unknown>(e.value, `advisory ${name}/${todo[i]!}/${id}`, this.#bolt.path);
+          found[i]!.push({ bucket: name, id, adv: adv !== null && typeof adv === 'object' && !Array.isArray(adv) ? (adv as TrivyLangAdvisory) : {} });
+        }
+      });
+    }
+    todo.forEach((p, i) => memo.set(p, found[i]!));
+  }
+
+  #langMemo(ecosystem: string): Map<string, LangAdvisory[]> {
+    let m = this.#langCache.get(ecosystem);
+    if (!m) this.#langCache.set(ecosystem, (m = new Map()));
+    return m;
   }
 
   vulnerability(id: string): TrivyVulnerability | undefined {
@@ -196,6 +264,18 @@ export class TrivyDb {
       this.#vulnCache.set(id, v);
     }
     return v ?? undefined;
+  }
+
+  /** Read many `vulnerability` records at once (page reads in file order); `vulnerability` then answers from memory. */
+  prefetchVulnerabilities(ids: Iterable<string>): void {
+    const todo = [...new Set(ids)].filter((id) => !this.#vulnCache.has(id));
+    const b = this.#bucket('vulnerability');
+    b?.lookupMany(todo, (i, hit: BoltHit) => {
+      if (hit.isBucket) return;
+      const id = todo[i]!;
+      this.#vulnCache.set(id, parseText<TrivyVulnerability>(hit.text(), `vulnerability/${id}`, this.#bolt.path) ?? null);
+    });
+    for (const id of todo) if (!this.#vulnCache.has(id)) this.#vulnCache.set(id, null);
   }
 
   dataSource(bucket: string): TrivyDataSource | undefined {
