@@ -13,7 +13,7 @@
  * Bad input is one UserError line naming the file: missing, too large, not JSON, neither format.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { PackageURL } from 'packageurl-js';
+import { createRequire } from 'node:module';
 import type { Artifact, Inventory, OsFamily, OsInfo, Package, PackageLocation, PackageType } from '../domain/index.ts';
 import { UserError } from '../shared/errors.ts';
 
@@ -102,7 +102,7 @@ export function osFamilyOf(name: string): OsFamily | undefined {
 }
 
 /** The purl's distro qualifier → OS ('debian-12.5', 'centos-7.6.1810', apk: '3.19.1' with the namespace). */
-function osFromPurl(p: PackageURL): OsInfo | undefined {
+function osFromPurl(p: Purl): OsInfo | undefined {
   const distro = p.qualifiers?.['distro'];
   if (!distro) return undefined;
   if (p.type === 'apk') {
@@ -139,7 +139,7 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set<PackageType>(['apk', 'deb', 'rp
 /** Syft's package types → ours. */
 const SYFT_TYPES: Record<string, PackageType> = { apk: 'apk', deb: 'deb', rpm: 'rpm', 'go-module': 'gobinary', 'java-archive': 'jar', python: 'python-pkg', gem: 'gemspec', 'rust-crate': 'cargo', 'php-composer': 'composer', dotnet: 'nuget' };
 
-function packageType(p: PackageURL, hints: { declared?: string; syft?: string; file?: string; parentType?: string }): PackageType | undefined {
+function packageType(p: Purl, hints: { declared: string | undefined; syft: string | undefined; file: string | undefined; parentType: string | undefined }): PackageType | undefined {
   for (const t of [hints.declared, hints.parentType]) if (t && KNOWN_TYPES.has(t)) return t as PackageType;
   switch (p.type) {
     case 'deb':
@@ -171,7 +171,7 @@ function packageType(p: PackageURL, hints: { declared?: string; syft?: string; f
 }
 
 /** The package name as its ecosystem writes it, from the purl (maven group:artifact, npm @scope/name, Go module path). */
-function nameFromPurl(p: PackageURL, componentName: string | undefined): string {
+function nameFromPurl(p: Purl, componentName: string | undefined): string {
   let n = p.name;
   if (p.namespace) {
     if (p.type === 'maven') n = `${p.namespace}:${p.name}`;
@@ -186,7 +186,7 @@ function nameFromPurl(p: PackageURL, componentName: string | undefined): string 
  * `epoch:version` for dpkg/rpm (the purl keeps the epoch in a qualifier); Go as Trivy 0.44 prints
  * it (see Package.version): go.mod modules without the leading v, binaries' modules with it.
  */
-function versionFromPurl(p: PackageURL, type: PackageType, fallback: string | undefined): string {
+function versionFromPurl(p: Purl, type: PackageType, fallback: string | undefined): string {
   let v = p.version ?? fallback ?? '';
   const epoch = p.qualifiers?.['epoch'];
   if ((p.type === 'deb' || p.type === 'rpm') && epoch && epoch !== '0' && !/^\d+:/.test(v)) v = `${epoch}:${v}`;
@@ -195,10 +195,106 @@ function versionFromPurl(p: PackageURL, type: PackageType, fallback: string | un
   return v;
 }
 
-function parsePurl(s: string | undefined): PackageURL | undefined {
-  if (!s) return undefined;
+/** A parsed package URL: the fields of packageurl-js's PackageURL this reader uses. */
+export interface Purl {
+  readonly type: string;
+  readonly namespace?: string | undefined;
+  readonly name: string;
+  readonly version?: string | undefined;
+  /** Keys lower-cased, values decoded (null prototype, as packageurl-js makes it). */
+  readonly qualifiers?: Readonly<Record<string, string>> | undefined;
+  readonly subpath?: string | undefined;
+}
+
+type PackageUrlClass = { fromString(s: string): Purl };
+let packageUrlClass: PackageUrlClass | undefined;
+/** packageurl-js, loaded the first time a purl is not one `simplePurl` reads. */
+function packageUrl(): PackageUrlClass {
+  packageUrlClass ??= (createRequire(import.meta.url)('packageurl-js') as { PackageURL: PackageUrlClass }).PackageURL;
+  return packageUrlClass;
+}
+
+/**
+ * `pkg:type/namespace/name@version?key=value&…` made only of characters that packageurl-js's URL
+ * parsing leaves as they are (no whitespace, '+' or '%' in the qualifiers, no '#subpath'), of a type
+ * whose normalisation and checks are copied below. Anything else goes to packageurl-js.
+ */
+const SIMPLE_PURL = /^pkg:([a-z]+)\/([A-Za-z0-9._~+:@%!*'()-]+(?:\/[A-Za-z0-9._~+:@%!*'()-]+)*)(?:\?([A-Za-z0-9._~:/@=&,-]*))?$/;
+/** packageurl-js's per-type normalisation: lower-case namespace and name (pypi: '_' → '-'); rpm: the namespace only. */
+const SIMPLE_TYPES: ReadonlyMap<string, 'lower' | 'pypi' | 'rpm' | 'keep'> = new Map([
+  ['deb', 'lower'],
+  ['apk', 'lower'],
+  ['npm', 'lower'],
+  ['composer', 'lower'],
+  ['pypi', 'pypi'],
+  ['rpm', 'rpm'],
+  ['gem', 'keep'],
+  ['cargo', 'keep'],
+  ['nuget', 'keep'],
+  ['maven', 'keep'],
+  ['golang', 'keep'],
+]);
+const QUALIFIER_KEY = /^[a-z.\-_][a-z0-9.\-_]*$/;
+
+/**
+ * The same fields `PackageURL.fromString` gives (tested against it), without the URL object and the
+ * checks packageurl-js runs for every component: undefined = not a purl this fast path reads (call
+ * packageurl-js), null = not a valid purl.
+ */
+export function simplePurl(s: string): Purl | null | undefined {
+  const m = SIMPLE_PURL.exec(s);
+  if (!m) return undefined;
+  const type = m[1]!;
+  const norm = SIMPLE_TYPES.get(type);
+  if (!norm) return undefined;
+  const path = m[2]!;
+  // Split the path once from the right on '@' (not an '@' that starts a segment: npm's '@scope'), then on '/'.
+  let at = path.lastIndexOf('@');
+  if (at !== -1 && (at === 0 || path.charCodeAt(at - 1) === 47)) at = -1;
+  const beforeVersion = at === -1 ? path : path.slice(0, at);
+  const slash = beforeVersion.lastIndexOf('/');
+  let name: string;
+  let namespace: string | undefined;
+  let version: string | undefined;
   try {
-    return PackageURL.fromString(s);
+    name = decodeURIComponent(slash === -1 ? beforeVersion : beforeVersion.slice(slash + 1));
+    if (slash !== -1) namespace = decodeURIComponent(beforeVersion.slice(0, slash));
+    if (at !== -1) version = decodeURIComponent(path.slice(at + 1));
+  } catch {
+    return null;
+  }
+  // decoded text packageurl-js would trim, or a namespace it would re-segment: its own path
+  if (name.trim() !== name || name === '' || (namespace !== undefined && (namespace.trim() !== namespace || namespace === '' || namespace.includes('//') || namespace.startsWith('/') || namespace.endsWith('/')))) return undefined;
+  if (version !== undefined && (version.trim() !== version || version === '')) return undefined;
+  if (type === 'maven' && !namespace) return undefined;
+  if (type === 'golang' && version?.startsWith('v')) return undefined;
+  let qualifiers: Record<string, string> | undefined;
+  if (m[3]) {
+    for (const pair of m[3].split('&')) {
+      if (pair === '') continue;
+      const eq = pair.indexOf('=');
+      const key = (eq === -1 ? pair : pair.slice(0, eq)).toLowerCase();
+      const value = eq === -1 ? '' : pair.slice(eq + 1);
+      if (value === '') continue;
+      if (!QUALIFIER_KEY.test(key)) return undefined;
+      qualifiers ??= Object.create(null) as Record<string, string>;
+      qualifiers[key] = value;
+    }
+  }
+  if (norm === 'lower' || norm === 'pypi') {
+    name = name.toLowerCase();
+    if (namespace !== undefined) namespace = namespace.toLowerCase();
+    if (norm === 'pypi') name = name.replaceAll('_', '-');
+  } else if (norm === 'rpm' && namespace !== undefined) namespace = namespace.toLowerCase();
+  return { type, namespace, name, version, qualifiers, subpath: undefined };
+}
+
+function parsePurl(s: string | undefined): Purl | undefined {
+  if (!s) return undefined;
+  const fast = simplePurl(s);
+  if (fast !== undefined) return fast ?? undefined;
+  try {
+    return packageUrl().fromString(s);
   } catch {
     return undefined;
   }
@@ -231,8 +327,6 @@ function trivySource(f: Facts): { version?: string; epoch?: number; release?: st
   return out;
 }
 
-const optional = <K extends string>(k: K, v: string | undefined): { [P in K]?: string } => (v === undefined ? {} : ({ [k]: v } as { [P in K]: string }));
-
 function toPackage(f: Facts, notes: Set<string>): Package | undefined {
   const p = parsePurl(f.purl);
   if (!p) {
@@ -241,10 +335,10 @@ function toPackage(f: Facts, notes: Set<string>): Package | undefined {
   }
   const file = propOf(f, 'FilePath') ?? f.props.get('syft:location:0:path');
   const type = packageType(p, {
-    ...optional('declared', f.props.get('portcullis:PkgType') ?? f.props.get('aquasecurity:trivy:PkgType')),
-    ...optional('syft', f.props.get('syft:package:type')),
-    ...(file ? { file } : f.parent ? { file: f.parent.file } : {}),
-    ...(f.parent?.type ? { parentType: f.parent.type } : {}),
+    declared: f.props.get('portcullis:PkgType') ?? f.props.get('aquasecurity:trivy:PkgType'),
+    syft: f.props.get('syft:package:type'),
+    file: file || f.parent?.file,
+    parentType: f.parent?.type,
   });
   if (!type) {
     notes.add(`packages of purl type "${p.type}" are not supported and were skipped`);
