@@ -8,10 +8,7 @@
 import { once } from 'node:events';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync, createWriteStream, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join, basename } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
 import { ScannerError, UserError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import { TrivyDb, type TrivyMetadata } from './db.ts';
@@ -130,6 +127,8 @@ export async function extractDbTarball(input: Readable, dir: string, gzip: boole
 }
 
 async function extractTar(input: Readable, dir: string, gzip: boolean): Promise<void> {
+  // loaded here: a scan opens the installed DB and never needs them
+  const [{ pipeline }, { createGunzip }, { default: tar }] = await Promise.all([import('node:stream/promises'), import('node:zlib'), import('tar-stream')]);
   const extract = tar.extract();
   let found = false;
   const done = (async () => {
