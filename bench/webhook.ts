@@ -20,7 +20,8 @@
  * Each server runs in its own child process. Our server uses its production settings: the builtin
  * backend with the fixture Trivy DB, a real registry (Debian's docker-registry) holding the images,
  * decision logging on (to /dev/null). Flags: --duration S (4), --connections N (32), --rounds N (5),
- * --client wrk|autocannon, --pin auto|off.
+ * --client wrk|autocannon, --pin auto|off, --memo on|off (off: cache.decisionTtl 0, so every request is
+ * parsed and decided from the digest cache; the production default is on).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -102,7 +103,7 @@ function answerControl(extra: () => Promise<Record<string, unknown>>): void {
   });
 }
 
-async function serveOurs(cacheDir: string, registryHost: string): Promise<void> {
+async function serveOurs(cacheDir: string, registryHost: string, memo: string): Promise<void> {
   const [{ serverSchema }, { parsePolicy }, { startServer }, { createServerLogger }, { metricValue }] = await Promise.all([
     import('../src/config/server-schema.ts'),
     import('../src/config/policy-schema.ts'),
@@ -111,7 +112,7 @@ async function serveOurs(cacheDir: string, registryHost: string): Promise<void> 
     import('../src/metrics/index.ts'),
   ]);
   const logger = createServerLogger({ level: process.env['BENCH_LOG_LEVEL'] ?? 'info', dest: '/dev/null' });
-  const config = serverSchema.parse({ host: '127.0.0.1', port: 0, allowPrivateRegistries: true, insecureRegistries: [registryHost], cache: { persist: false } });
+  const config = serverSchema.parse({ host: '127.0.0.1', port: 0, allowPrivateRegistries: true, insecureRegistries: [registryHost], cache: { persist: false, ...(memo === 'off' ? { decisionTtl: '0s' } : {}) } });
   const s = await startServer({ config, policy: parsePolicy({}), cacheDir, logger, processMetrics: false });
   process.stdout.write(`${JSON.stringify({ url: s.url })}\n`);
   answerControl(async () => ({ scans: await metricValue(s.metrics, 'portcullis_scans_total') }));
@@ -252,9 +253,11 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '5' },
       client: { type: 'string' },
       pin: { type: 'string', default: 'auto' },
+      memo: { type: 'string', default: 'on' },
     },
   });
   const duration = Number(values.duration);
+  if (values.memo !== 'on' && values.memo !== 'off') throw new Error('--memo must be on or off');
   const rounds = Math.max(1, Number(values.rounds));
   const connections = Number(values.connections);
   const os = await import('node:os');
@@ -291,7 +294,7 @@ async function main(): Promise<void> {
     const irBody = JSON.stringify(imageReview([clean]));
     const arBody = JSON.stringify(podReview(UID_SLOT, [clean, vuln]));
 
-    ours = await startChild(['serve-ours', cacheDir, reg.host], serverCpu);
+    ours = await startChild(['serve-ours', cacheDir, reg.host, values.memo], serverCpu);
     // Warm: one scan per image, then every answer is a cached decision. The answers are what the bare
     // server will send back (same size; the bare AdmissionReview answer keeps one fixed uid).
     const answers: Record<string, string> = {};
@@ -382,7 +385,7 @@ async function main(): Promise<void> {
     const load1 = os.loadavg();
     process.stdout.write(
       `\nbench:webhook — ${rounds} interleaved rounds; throughput: ${client}, ${connections} connections × ${duration} s per row; latency: autocannon, 1,000 req/s over 10 connections × ${duration} s\n` +
-        `node ${process.version}, ${os.cpus().length} CPUs, ${pin ? 'client on CPU 0, servers on CPU 1' : 'not pinned'}; load average at start ${load0.map((x) => x.toFixed(1)).join(' ')}, at end ${load1.map((x) => x.toFixed(1)).join(' ')}\n` +
+        `node ${process.version}, ${os.cpus().length} CPUs, decision memo ${values.memo}, ${pin ? 'client on CPU 0, servers on CPU 1' : 'not pinned'}; load average at start ${load0.map((x) => x.toFixed(1)).join(' ')}, at end ${load1.map((x) => x.toFixed(1)).join(' ')}\n` +
         `ratios are per round (ours / its bare pair in the same round): median (min–max); AdmissionReview vs the bare ImageReview exchange instead: ${range(ratios.arVsBareIr, f)}\n\n`,
     );
     process.stdout.write(
@@ -415,5 +418,5 @@ async function main(): Promise<void> {
 const mode = process.argv[2];
 if (mode === 'serve-bare') await serveBare(process.argv[3]);
 else if (mode === 'serve-fastify') await serveFastify();
-else if (mode === 'serve-ours') await serveOurs(process.argv[3] as string, process.argv[4] as string);
+else if (mode === 'serve-ours') await serveOurs(process.argv[3] as string, process.argv[4] as string, process.argv[5] ?? 'on');
 else await main();
