@@ -107,6 +107,28 @@ describe('portcullis db (CLI)', () => {
     oneErrorLine(await runCli(['--cache-dir', cache, 'db', 'update', '--timeout', 'soon']), /--timeout: "soon" is not a duration/);
   });
 
+  it('db update --every: updates, waits for the next round, stops cleanly on SIGTERM (exit 0, DB intact); a too short interval is refused', async () => {
+    const cache = join(tmp.path, 'every');
+    oneErrorLine(await runCli(['--cache-dir', cache, 'db', 'update', '--every', '5s']), /--every: "5s" is not a duration of at least 1m/);
+    server.set('/PyPI/all.zip', await zipBuffer(osvFiles('PyPI')));
+    const run = startCli(['--cache-dir', cache, 'db', 'update', '--mirror', server.url, '--ecosystem', 'PyPI', '--every', '6h']);
+    let err = '';
+    run.child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!/next update at \d{4}-/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.match(err, /advisory DB updated: .*osv\.sqlite/);
+    const next = /next update at (\S+)/.exec(err)?.[1] ?? '';
+    const inHours = (Date.parse(next) - Date.now()) / 3_600_000;
+    assert.ok(inHours > 5.9 && inHours <= 6, `next round in 6 h, got ${next}`);
+    run.child.kill('SIGTERM');
+    const res = await run.done;
+    assert.equal(res.code, 0, res.stderr);
+    assert.doesNotMatch(res.stderr, /error:/);
+    const j = await runCli(['--cache-dir', cache, 'db', 'status', '--format', 'json']);
+    const st = JSON.parse(j.stdout) as { osv: { sources: { id: string; records: number }[] } };
+    assert.deepEqual(st.osv.sources.map((x) => [x.id, x.records]), [['osv:PyPI', 53]]);
+  });
+
   it('air gap: db export FILE on one host, db import FILE --sha256 on the other', async () => {
     const a = join(tmp.path, 'connected');
     const zipDir = join(tmp.path, 'z', 'Go');

@@ -104,6 +104,46 @@ function interruptible(): { signal: AbortSignal; dispose: () => void } {
   };
 }
 
+/** `--every`: a duration of at least a minute (an update every few seconds would only hammer the feed). */
+function everyMs(v: unknown): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const ms = parseDuration(String(v));
+  if (ms === undefined || ms < 60_000) throw new UserError(`--every: "${String(v).slice(0, 40)}" is not a duration of at least 1m (e.g. 6h)`, { code: 'FLAG_INVALID' });
+  return ms;
+}
+
+/**
+ * `db update --every`: one round now, then one every `every` ms until the signal fires (then exit 0).
+ * A failed round is one `error:` line (the DB keeps its previous data, as for a single update) and the
+ * next round tries again; the exit code stays 0 because the loop did what it was asked.
+ */
+export async function updateEvery(ctx: CliContext, once: () => Promise<void>, every: number, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const started = Date.now();
+    try {
+      await once();
+    } catch (err) {
+      if (signal.aborted) return;
+      ctx.stderr.write(`error: ${(err as Error).message}\n`);
+    }
+    if (signal.aborted) return;
+    const wait = Math.max(0, started + every - Date.now());
+    if (!ctx.quiet) ctx.stderr.write(`next update at ${new Date(Date.now() + wait).toISOString()}\n`);
+    const stopped = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(false);
+      }, wait);
+      const onAbort = (): void => {
+        clearTimeout(t);
+        resolve(true);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    if (stopped) return;
+  }
+}
+
 function bar(ctx: CliContext): Progress {
   return progressBar(ctx.stderr, ctx.isTty && !ctx.quiet);
 }
@@ -295,14 +335,17 @@ export const register: RegisterCommand = (program, getCtx) => {
     .addOption(new Option('--insecure', 'trivy: allow plain HTTP / unverified TLS for the registry'))
     .addOption(new Option('--registry-config <file>', 'trivy: docker config.json with registry credentials'))
     .addOption(new Option('--format <format>', 'table (lines on stderr) or json (result on stdout)').default('table'))
+    .addOption(new Option('--every <duration>', 'keep running: update again every DURATION (e.g. 6h; at least 1m), a failed round is reported and retried at the next one; SIGTERM/SIGINT stop it (a sidecar next to `portcullis server`)').env('PORTCULLIS_DB_UPDATE_EVERY'))
     .action(async (_o: unknown, c: Command) => {
       const ctx = getCtx();
       const o = c.opts<Record<string, unknown>>();
       format(o['format']);
+      const every = everyMs(o['every']);
       const { signal, dispose } = interruptible();
+      const once = (): Promise<void> => (o['source'] === 'trivy' ? updateTrivy(ctx, o, signal) : updateOsv(ctx, o, signal));
       try {
-        if (o['source'] === 'trivy') await updateTrivy(ctx, o, signal);
-        else await updateOsv(ctx, o, signal);
+        if (every === undefined) await once();
+        else await updateEvery(ctx, once, every, signal);
       } finally {
         dispose();
       }
