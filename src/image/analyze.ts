@@ -104,8 +104,13 @@ const POOL_MIN_LAYER = 4 << 20;
 /** Start decoder workers only when at least this many raw bytes must be read. */
 const POOL_MIN_TOTAL = 24 << 20;
 
+async function* copies(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const c of src) yield Buffer.from(c);
+}
+
 function rawStream(raw: RawLayer): AsyncIterable<Buffer> {
-  if ('stream' in raw) return raw.stream;
+  // zlib streams hold on to their input: a transient view must be copied first
+  if ('stream' in raw) return raw.transient ? copies(raw.stream) : raw.stream;
   const { path, start, length } = raw.file;
   if (length === 0) return (async function* () {})();
   return createReadStream(path, { start, end: start + length - 1, highWaterMark: 1 << 20 });

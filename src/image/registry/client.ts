@@ -14,6 +14,7 @@ import { apiHost, checkDigest, formatReference, isDigest, type ImageRef } from '
 import { basicHeader, parseChallenges, parseTokenResponse, repositoryScope, type Challenge } from './auth.ts';
 import { loadDockerConfig, type CredentialStore, type Credentials } from './credentials.ts';
 import { createAgents, destroyAgents, header, httpRequest, readBody, type Agents, type HttpResponse, type HttpSettings } from './http.ts';
+import { leanRequest } from './lean-http.ts';
 import { assertPublicHost } from './ssrf.ts';
 
 export interface RetryPolicy {
@@ -275,6 +276,7 @@ export class RegistryClient {
     extraHeaders: Record<string, string>,
     what: string,
     acceptStatus: (status: number) => boolean = (st) => st >= 200 && st < 300,
+    lean?: { copy: boolean },
   ): Promise<HttpResponse> {
     const host = apiHost(repo.registry);
     const authKey = `${host} ${repo.repository}`;
@@ -288,7 +290,7 @@ export class RegistryClient {
       if (cached && cached.expires > Date.now()) headers['authorization'] = cached.header;
       let res: HttpResponse;
       try {
-        res = await this.#follow(new URL(`${await this.#baseUrl(repo.registry)}${path}`), method, headers, host, what);
+        res = await this.#follow(new URL(`${await this.#baseUrl(repo.registry)}${path}`), method, headers, host, what, lean);
       } catch (err) {
         if (attempt + 1 < attempts && retryable(err)) {
           this.#log.debug({ what, attempt, err: (err as Error).message }, 'retrying after network error');
@@ -339,12 +341,16 @@ export class RegistryClient {
     return err;
   }
 
-  /** Follows redirects (blob storage), dropping Authorization when the origin changes. */
-  async #follow(url: URL, method: 'GET' | 'HEAD', headers: Record<string, string>, host: string, what: string): Promise<HttpResponse> {
+  /**
+   * Follows redirects (blob storage), dropping Authorization when the origin changes. `lean`: blob
+   * bodies on lean-http.ts's fixed-buffer sockets (every hop, redirects included).
+   */
+  async #follow(url: URL, method: 'GET' | 'HEAD', headers: Record<string, string>, host: string, what: string, lean?: { copy: boolean }): Promise<HttpResponse> {
     let u = url;
     let h = headers;
     for (let i = 0; ; i++) {
-      const res = await httpRequest(u, method, h, this.#settings(u.host, true), what);
+      const s = this.#settings(u.host, true);
+      const res = lean ? await leanRequest(u, method, h, s, what, lean.copy) : await httpRequest(u, method, h, s, what);
       const loc = header(res, 'location');
       if (res.status < 300 || res.status >= 400 || res.status === 304 || !loc) return res;
       res.discard();
@@ -408,11 +414,13 @@ export class RegistryClient {
   /**
    * A blob's body, NOT verified: for a caller that checks digest and size itself while it streams
    * (the layer decoder). A Content-Length other than the descriptor's size is refused up front.
+   * `transient`: each chunk is a view valid only until the next one is asked for (no allocation per
+   * chunk; the consumer copies what it keeps); otherwise every chunk is the caller's own copy.
    */
-  async fetchBlobRaw(repo: Repo, desc: Pick<Descriptor, 'digest' | 'size'>, what?: string): Promise<AsyncIterable<Buffer>> {
+  async fetchBlobRaw(repo: Repo, desc: Pick<Descriptor, 'digest' | 'size'>, what?: string, opts: { transient?: boolean } = {}): Promise<AsyncIterable<Buffer>> {
     checkDigest(desc.digest);
     const w = what ?? `blob ${desc.digest} of ${repo.registry}/${repo.repository}`;
-    const res = await this.#request(repo, 'GET', `/v2/${repo.repository}/blobs/${desc.digest}`, {}, w);
+    const res = await this.#request(repo, 'GET', `/v2/${repo.repository}/blobs/${desc.digest}`, {}, w, undefined, { copy: !opts.transient });
     const len = Number(header(res, 'content-length'));
     if (Number.isFinite(len) && len !== desc.size) {
       res.discard();

@@ -4,11 +4,15 @@
  * DNS answer cannot change between the check and the connect. Timeouts: `connectTimeoutMs` until
  * the TCP/TLS connection is up, `readTimeoutMs` of silence while waiting for headers or body bytes.
  */
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { ScannerError } from '../../shared/errors.ts';
 import { isIP } from 'node:net';
 import { blockedError, classifyAddress, guardedLookup } from './ssrf.ts';
+
+// The CommonJS modules, not `import … from 'node:http'`: Node's ESM facade of node:http costs ~15 MB
+// of RSS (measured: 17.7 MB for the import, 1.4 MB for getBuiltinModule after node:net).
+const http = process.getBuiltinModule('node:http');
+const https = process.getBuiltinModule('node:https');
 
 export interface HttpSettings {
   connectTimeoutMs: number;
@@ -30,9 +34,9 @@ export interface HttpResponse {
 }
 
 export interface Agents {
-  http: http.Agent;
-  https: https.Agent;
-  httpsInsecure: https.Agent;
+  http: import('node:http').Agent;
+  https: import('node:https').Agent;
+  httpsInsecure: import('node:https').Agent;
 }
 
 /** Keep-alive connection pools; one set per RegistryClient, destroyed by its close(). */

@@ -47,5 +47,5 @@ export async function registrySource(
   const repo = familiarReference({ registry: ref.registry, repository: ref.repository });
   const names: { name: string; repoTags?: string[]; repoDigests: string[] } = { name: input, repoDigests: [`${repo}@${top.digest}`] };
   if (ref.tag !== undefined) names.repoTags = [`${repo}:${ref.tag}`];
-  return imageFromManifest(store, manifest, digest, names, async (d, w) => ({ stream: await client.fetchBlobRaw(ref, d, w) }));
+  return imageFromManifest(store, manifest, digest, names, async (d, w) => ({ stream: await client.fetchBlobRaw(ref, d, w, { transient: true }), transient: true }));
 }

@@ -19,7 +19,10 @@ export interface LayerSource {
 }
 
 /** Where a layer's raw bytes come from: a byte range of a local file, or a stream (the network). */
-export type RawLayer = { file: { path: string; start: number; length: number } } | { stream: AsyncIterable<Buffer> };
+export type RawLayer =
+  | { file: { path: string; start: number; length: number } }
+  /** `transient`: a chunk is valid only until the next one is asked for (copy what you keep). */
+  | { stream: AsyncIterable<Buffer>; transient?: boolean };
 
 export interface ImageSource {
   artifact: Artifact;
