@@ -35,9 +35,12 @@ const { isIP } = net;
 
 /** Socket read buffer, body staging buffer, limits. */
 const READ_BUF = 64 << 10;
-const STAGE_BUF = 512 << 10;
-/** Pause the socket when less than this is free in the staging buffer (TLS may deliver a few records after a pause). */
-const STAGE_LOW = 128 << 10;
+/**
+ * Staging buffer size, and the free space under which the socket is paused (TLS may still deliver the
+ * records of one socket read after a pause; what does not fit goes to an overflow list). Mutable only
+ * so that tests can force the overflow path.
+ */
+export const leanTuning = { stageBytes: 512 << 10, stageLow: 128 << 10 };
 const MAX_HEAD = 64 << 10;
 const MAX_HEADER_LINES = 200;
 const MAX_INTERIM = 5;
@@ -350,7 +353,7 @@ class LeanExchange {
     if (this.#released) return;
     this.#released = true;
     if (readPool.length < 4) readPool.push(this.#readBuf);
-    if (this.#stage && stagePool.length < 4) stagePool.push(this.#stage);
+    if (this.#stage && stagePool.length < 4 && this.#stage.length === leanTuning.stageBytes) stagePool.push(this.#stage);
     this.#stage = undefined;
   }
 
@@ -381,7 +384,7 @@ class LeanExchange {
       } else this.#bodyBytes(b);
       if (this.#inBody() && this.#wake === undefined) {
         // nobody is waiting: hold the socket once the staging buffer runs low
-        if (this.#overflow.length || (this.#stage && this.#stage.length - this.#wpos < STAGE_LOW)) {
+        if (this.#overflow.length || (this.#stage && this.#stage.length - this.#wpos < leanTuning.stageLow)) {
           this.#paused = true;
           return false;
         }
@@ -461,7 +464,7 @@ class LeanExchange {
 
   #stageBytes(v: Buffer): void {
     if (!v.length) return;
-    this.#stage ??= stagePool.pop() ?? Buffer.allocUnsafeSlow(STAGE_BUF);
+    this.#stage ??= stagePool.pop() ?? Buffer.allocUnsafeSlow(leanTuning.stageBytes);
     if (!this.#overflow.length && this.#stage.length - this.#wpos >= v.length) {
       v.copy(this.#stage, this.#wpos);
       this.#wpos += v.length;
