@@ -159,9 +159,24 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
         j.curFill += have;
         if (j.curFill === out.length) flush(j);
       }
-      inOff += availIn - availInAfter;
+      const took = availIn - availInAfter;
+      inOff += took;
       availIn = availInAfter;
-      if (availOutAfter !== 0) break; // all input taken (or the stream ended)
+      if (availOutAfter !== 0) {
+        if (availIn === 0) break; // all input taken
+        // Output space left and input not taken: zlib saw the end of the last gzip member and stopped
+        // (it ignores what follows when it starts with a zero byte). Go's gzip reader, which runtimes
+        // use, refuses such bytes; anything we accept must decode the same everywhere, because the
+        // diff ID is not checked when the blob digest was (docs/image.md, "Verification").
+        if (j.compression === 'gzip') {
+          release?.();
+          sz.z.destroy();
+          j.sync = undefined;
+          fail(j, 'corrupt', 'data after the end of the compressed stream');
+          return true;
+        }
+        if (have === 0 && took === 0) break; // zstd made no progress: it reports errors itself
+      }
     }
     release?.();
     return true;
@@ -295,7 +310,8 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
     z.on('end', () => {
       j.z = undefined;
       j.zEnded = true;
-      if (j.inputEnded) finish(j);
+      // bytesWritten = input the engine took: less than was fed means ignored trailing bytes
+      if (j.inputEnded && z.bytesWritten === j.raw) finish(j);
       else fail(j, 'corrupt', 'data after the end of the compressed stream');
     });
     if (head.length) z.write(head, () => pump(j));

@@ -36,12 +36,15 @@ export async function* decompress(src: AsyncIterable<Buffer>, what: string, onDe
   const first = Buffer.concat(head, headLen);
   const kind = detectCompression(first);
   onDetect?.(kind);
+  let fed = 0;
   async function* rest(): AsyncGenerator<Buffer> {
+    fed += first.length;
     if (first.length) yield first;
     if (done) return;
     for (;;) {
       const r = await it.next();
       if (r.done) return;
+      fed += r.value.length;
       yield r.value;
     }
   }
@@ -61,6 +64,10 @@ export async function* decompress(src: AsyncIterable<Buffer>, what: string, onDe
   try {
     for await (const chunk of z) yield chunk as Buffer;
     await feeding;
+    // zlib stops at the end of the last gzip member when a zero byte follows and ignores the rest;
+    // Go's gzip reader (the runtimes') refuses it, and what we accept must decode the same everywhere
+    // (docs/image.md, "Verification"). bytesWritten = the input the engine took.
+    if (z.bytesWritten !== fed) throw new Error('data after the end of the compressed stream');
   } catch (err) {
     await feeding.catch(() => undefined);
     const e = feedErr ?? err;

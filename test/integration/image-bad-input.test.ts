@@ -32,7 +32,7 @@ const selector = fileSelector();
 const base = (): LayerSpec => ({ entries: [...osReleaseEntries(UBUNTU_1804), ...pkgdbEntries('dpkg-trivy-only-apt')] });
 
 /** Fails the same way on the main thread and in the decoder workers. */
-async function fails(target: string, code: string, re: RegExp, opts: { cache?: string } = {}): Promise<ScannerError | UserError> {
+async function fails(target: string, code: string, re: RegExp, opts: { cache?: string; verifyDiffIds?: boolean } = {}): Promise<ScannerError | UserError> {
   let first: ScannerError | UserError | undefined;
   for (const workers of [false, true]) {
     const e = await failsOnce(target, code, re, { ...opts, workers });
@@ -43,9 +43,9 @@ async function fails(target: string, code: string, re: RegExp, opts: { cache?: s
   return first;
 }
 
-async function failsOnce(target: string, code: string, re: RegExp, opts: { cache?: string; workers: boolean }): Promise<ScannerError | UserError> {
+async function failsOnce(target: string, code: string, re: RegExp, opts: { cache?: string; workers: boolean; verifyDiffIds?: boolean }): Promise<ScannerError | UserError> {
   let caught: unknown;
-  await assert.rejects(analyzeTarget(target, selector, { cacheDir: opts.cache ?? cacheDir(), workers: opts.workers }), (e: unknown) => {
+  await assert.rejects(analyzeTarget(target, selector, { cacheDir: opts.cache ?? cacheDir(), workers: opts.workers, verifyDiffIds: opts.verifyDiffIds ?? false }), (e: unknown) => {
     caught = e;
     return true;
   });
@@ -70,6 +70,19 @@ describe('bad layers', () => {
     await fails(t, 'LAYER_CORRUPT', /layer sha256:[0-9a-f]{64}: gzip stream is truncated/);
   });
 
+  it('bytes after the last gzip member (zeros, or a zero then another member) are LAYER_CORRUPT, not ignored', async () => {
+    // zlib would stop at the zero byte and ignore the rest; Go's gzip reader (the runtimes') refuses
+    // it. Since diff IDs are not hashed, we must accept only what decodes the same everywhere.
+    const big = { entries: [{ path: 'etc/x', content: 'y'.repeat(20000) }] };
+    const zeros = layout('gzip-zeros', [base(), { ...big, blobMutate: (b) => Buffer.concat([b, Buffer.alloc(512)]) }]);
+    await fails(zeros, 'LAYER_CORRUPT', /gzip stream is corrupt \(data after the end of the compressed stream\)/);
+    const hidden = layout('gzip-hidden-member', [base(), { ...big, blobMutate: (b) => Buffer.concat([b, Buffer.alloc(1), b]) }]);
+    await fails(hidden, 'LAYER_CORRUPT', /data after the end of the compressed stream/);
+    // two members back to back are one valid gzip stream (RFC 1952), decoded whole
+    const two = layout('gzip-two-members', [base(), { ...big, blobMutate: (b) => Buffer.concat([b, b]) }]);
+    for (const workers of [false, true]) assert.ok((await analyzeTarget(two, selector, { cacheDir: cacheDir(), workers })).fs.get('etc/os-release'));
+  });
+
   it('a corrupt tar header inside a valid gzip stream is LAYER_CORRUPT', async () => {
     const t = layout('bad-tar', [{
       ...base(),
@@ -82,10 +95,16 @@ describe('bad layers', () => {
     await fails(t, 'LAYER_CORRUPT', /layer sha256:[0-9a-f]{64}: tar header checksum mismatch/);
   });
 
-  it('a layer whose content does not match its diff ID is DIGEST_MISMATCH (OCI layout and docker-archive)', async () => {
+  it('a layer whose content does not match its diff ID: DIGEST_MISMATCH from a docker-archive always, from a layout with verifyDiffIds', async () => {
     const wrong = sha256('something else');
-    const t = layout('bad-diffid', [base(), { entries: [{ path: 'etc/y', content: 'z' }], diffId: wrong }]);
-    await fails(t, 'DIGEST_MISMATCH', new RegExp(`hashes to sha256:[0-9a-f]{64}, not its diff ID ${wrong}`));
+    const t = layout('bad-diffid', [base(), { entries: [{ path: 'etc/os-release', content: 'ID=z\n' }], diffId: wrong }]);
+    await fails(t, 'DIGEST_MISMATCH', new RegExp(`hashes to sha256:[0-9a-f]{64}, not its diff ID ${wrong}`), { verifyDiffIds: true });
+    // by default the verified blob is what is analysed (no runtime would unpack this image: it checks diff IDs)
+    for (const workers of [false, true]) {
+      const r = await analyzeTarget(t, selector, { cacheDir: cacheDir(), workers });
+      assert.equal(r.fs.get('etc/os-release')?.content.toString(), 'ID=z\n');
+      assert.equal(r.artifact.diffIds?.[1], wrong, 'the claimed diff ID is reported');
+    }
     const img = buildImage({ layers: [base()] });
     const other = tarLayer([{ path: 'etc/os-release', content: 'ID=evil\n' }]);
     const file = writeDockerArchive(join(work, 'bad-diffid.tar'), img, ['x:1'], { layerTars: [other] });

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
-import { fileSelector } from '../../src/ecosystems/index.ts';
+import { catalogFs, fileSelector } from '../../src/ecosystems/index.ts';
 import { analyzeTarget, type FileSelector } from '../../src/image/index.ts';
-import { buildImage, osReleaseEntries, pkgdbEntries, UBUNTU_1804, writeOciLayout, type Entry } from '../helpers/image-builder.ts';
+import { buildImage, osReleaseEntries, pkgdbEntries, pkgdbExpected, UBUNTU_1804, writeDockerArchive, writeOciLayout, type Entry } from '../helpers/image-builder.ts';
 import { registryAvailable, startFaultProxy, startRegistry, type FaultProxy, type TestRegistry } from '../helpers/registry.ts';
 
 const skip = registryAvailable();
@@ -103,6 +103,55 @@ describe('layer cache entries', () => {
     const warm = await analyzeTarget(`oci:${dir}`, selector, { cacheDir: cache });
     assert.deepEqual({ hits: warm.stats.cacheHits, read: warm.stats.layersRead }, { hits: 3, read: 0 });
   });
+});
+
+describe('layer cache poisoning (blob-digest keys, diff IDs not hashed)', () => {
+  // A popular image, and an attacker's image whose config claims the popular layer's diff ID for a
+  // layer of its own (which would hide a vulnerable package behind the popular layer's analysis, or
+  // plant its own analysis under the popular diff ID, if the cache were keyed by claimed diff IDs).
+  const popular = buildImage({ layers: [baseLayer] });
+  const popularDiffId = popular.layers[0]?.diffId ?? '';
+  const evilLayer: Entry[] = [...osReleaseEntries(UBUNTU_1804), ...pkgdbEntries('dpkg-trivy-only-apt')];
+  const evil = buildImage({ layers: [{ entries: evilLayer, diffId: popularDiffId }] });
+
+  it('the attacker image claims the popular diff ID: its config says so, its blob is its own', () => {
+    assert.equal(evil.layers[0]?.diffId, popularDiffId);
+    assert.notEqual(evil.layers[0]?.digest, popular.layers[0]?.digest);
+  });
+
+  for (const order of ['popular first', 'attacker first'] as const) {
+    it(`scanned in one cache (${order}), each image gets the analysis of its own bytes (OCI layouts and docker-archive)`, async () => {
+      const cache = cacheDir();
+      const pDir = join(work, `pop-${order}`);
+      const eDir = join(work, `evil-${order}`);
+      writeOciLayout(pDir, [{ image: popular }]);
+      writeOciLayout(eDir, [{ image: evil }]);
+      const pArchive = writeDockerArchive(join(work, `pop-${order}.tar`), popular, ['pop:1']);
+      const scan = (t: string): ReturnType<typeof analyzeTarget> => analyzeTarget(t, selector, { cacheDir: cache });
+      const runs = order === 'popular first' ? [`oci:${pDir}`, `docker-archive:${pArchive}`, `oci:${eDir}`] : [`oci:${eDir}`, `oci:${pDir}`, `docker-archive:${pArchive}`];
+      const out = new Map<string, Awaited<ReturnType<typeof analyzeTarget>>>();
+      for (const t of runs) out.set(t, await scan(t));
+      const e = out.get(`oci:${eDir}`);
+      const p = out.get(`oci:${pDir}`);
+      const a = out.get(`docker-archive:${pArchive}`);
+      assert.ok(e && p && a);
+      assert.equal(e.stats.cacheHits, 0, 'the attacker image reuses nothing');
+      const pkgs = async (r: typeof e): Promise<string[]> => (await catalogFs(r.fs)).packages.map((x) => `${x.name}@${x.version}`).sort();
+      const expected = (f: string): string[] => pkgdbExpected(f).packages.map((x) => `${x.name}@${x.version}`).sort();
+      assert.deepEqual(await pkgs(e), expected('dpkg-trivy-only-apt'), 'the attacker packages are reported');
+      assert.deepEqual(await pkgs(p), expected('dpkg-trivy-ubuntu-18.04-valid'), 'the popular image never gets the attacker analysis');
+      assert.deepEqual(await pkgs(a), expected('dpkg-trivy-ubuntu-18.04-valid'));
+      assert.notDeepEqual(expected('dpkg-trivy-only-apt'), expected('dpkg-trivy-ubuntu-18.04-valid'));
+      // the claimed diff ID is still what the report carries (Trivy's Layer.DiffID)
+      assert.deepEqual(e.artifact.diffIds, [popularDiffId]);
+      assert.equal(e.fs.get('var/lib/dpkg/status')?.layer, popularDiffId);
+      // a verifying scan refuses the attacker image, and does not take the entry made without verification
+      await assert.rejects(analyzeTarget(`oci:${eDir}`, selector, { cacheDir: cache, verifyDiffIds: true }), /DIGEST_MISMATCH|not its diff ID/);
+      const pv = await analyzeTarget(`oci:${pDir}`, selector, { cacheDir: cache, verifyDiffIds: true });
+      assert.equal(pv.stats.cacheHits, 0, 'verified entries are keyed with the diff ID they were verified against');
+      assert.equal((await analyzeTarget(`oci:${pDir}`, selector, { cacheDir: cache, verifyDiffIds: true })).stats.cacheHits, 1);
+    });
+  }
 });
 
 after(() => rmSync(work, { recursive: true, force: true }));

@@ -73,7 +73,8 @@ export async function dockerArchiveSource(idx: TarIndex, input: string): Promise
     if (createdBy !== undefined) info.createdBy = createdBy;
     infos.push(info);
     return {
-      cacheKey: diffId,
+      // the verified diff ID names the tar itself (not a blob that decodes to it): its own key space
+      cacheKey: `tar ${diffId}`,
       id: diffId,
       what: `${what}: layer ${diffId}`,
       size: m.size,

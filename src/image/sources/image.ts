@@ -101,10 +101,12 @@ export async function imageFromManifest(
     if (createdBy !== undefined) info.createdBy = createdBy;
     infos.push(info);
     const what = `${store.what}: layer ${d.digest}`;
-    // Keyed by blob digest AND diff ID: a config naming another diff ID for the same blob is re-verified.
-    const layer: LayerSource = { cacheKey: diffId ? `${d.digest}>${diffId}` : d.digest, id: diffId ?? d.digest, what, size: d.size, digest: d.digest, openRaw: () => openLayer(d, what) };
-    // The runtime unpacks and checks the diff ID; we must read exactly what it would run.
-    if (diffId) layer.verifyDiffId = diffId;
+    // Keyed by the blob digest, which is verified as the bytes stream: the analysis is a function of
+    // those bytes, whatever diff ID a config claims for them. The diff ID is not hashed (the decoders
+    // accept only input every conforming decoder decodes alike), unless verifyDiffIds asks for it:
+    // docs/image.md, "Verification".
+    const layer: LayerSource = { cacheKey: `blob ${d.digest}`, id: diffId ?? d.digest, what, size: d.size, digest: d.digest, openRaw: () => openLayer(d, what) };
+    if (diffId) layer.claimedDiffId = diffId;
     return layer;
   });
   const artifact: Artifact = {

@@ -12,8 +12,13 @@ export interface LayerSource {
   openRaw(): Promise<RawLayer>;
   /** Expected digest of the raw bytes (the blob digest); checked while they stream. */
   digest?: string;
-  /** Expected sha256 of the decompressed tar (the config's diff ID); checked while it streams. */
+  /**
+   * Expected sha256 of the decompressed tar (the config's diff ID), checked while it streams: set when
+   * nothing else verifies the content (docker-archive layers).
+   */
   verifyDiffId?: string;
+  /** The config's diff ID for a layer whose blob digest is verified; hashed only with `verifyDiffIds`. */
+  claimedDiffId?: string;
   /** Raw size in bytes: more is an error as soon as it happens, less at the end. */
   size?: number;
 }
