@@ -5,17 +5,18 @@
  * it to POST the original example's ImageReview.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { parseImageReview, reviewImageReview } from '../../src/admission/index.ts';
-import { defaultPolicy } from '../../src/config/policy-schema.ts';
+import { defaultPolicy, parsePolicy } from '../../src/config/policy-schema.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
+import { osvFiles, writeZip } from './vulndb-helpers.ts';
 
 const MAIN = join(REPO_ROOT, 'src', 'main.ts');
 
@@ -356,3 +357,176 @@ describe('portcullis k8s config validating', () => {
     }
   });
 });
+
+describe('portcullis k8s config deployment', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'portcullis-deploy-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  type Container = { name: string; image: string; command: string[]; args: string[]; env: { name: string; value: string }[]; ports?: { name: string; containerPort: number }[]; readinessProbe?: { httpGet: { path: string; port: string; scheme: string } }; livenessProbe?: { httpGet: { path: string } }; securityContext: Record<string, unknown>; volumeMounts: { name: string; mountPath: string }[] };
+  type Deployment = { metadata: { name: string; namespace: string; labels: Record<string, string> }; spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; automountServiceAccountToken: boolean; securityContext: Record<string, unknown>; containers: Container[]; volumes: { name: string; secret?: { secretName: string }; configMap?: { name: string } }[] } } } };
+
+  async function generate(args: string[]): Promise<{ all: Record<string, unknown>[]; byKind: Map<string, Record<string, unknown>>; text: string }> {
+    const r = await cli(['k8s', 'config', 'deployment', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    const all = docs(r.stdout);
+    return { all, byKind: new Map(all.map((d) => [d['kind'] as string, d])), text: r.stdout };
+  }
+
+  it('defaults: the objects fit together (selectors, ports, names, the Service that `validating --service` points at), hardened, no YAML aliases', async () => {
+    const { all, byKind, text } = await generate(['--image', 'registry.internal/portcullis:0.1.0']);
+    assert.deepEqual(all.map((d) => d['kind']), ['Namespace', 'ServiceAccount', 'ConfigMap', 'Deployment', 'Service', 'PodDisruptionBudget']);
+    assert.doesNotMatch(text, /^\s*(?:- )?[&*]a\d|: [&*]a\d/m, 'plain YAML, no anchors');
+    for (const d of all.slice(1)) assert.equal((d['metadata'] as { namespace: string }).namespace, 'portcullis');
+    const dep = byKind.get('Deployment') as unknown as Deployment;
+    const pod = dep.spec.template;
+    assert.deepEqual(dep.spec.selector.matchLabels, pod.metadata.labels);
+    const svc = byKind.get('Service') as { metadata: { name: string }; spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] } };
+    assert.deepEqual(svc.spec.selector, pod.metadata.labels);
+    assert.equal(svc.metadata.name, 'portcullis');
+    assert.equal(svc.spec.ports[0]!.port, 443, 'the default --port of `k8s config validating --service`');
+    const [server, sidecar] = pod.spec.containers;
+    assert.equal(server!.ports!.find((p) => p.name === svc.spec.ports[0]!.targetPort)!.containerPort, 8443);
+    assert.deepEqual([server!.readinessProbe!.httpGet.path, server!.readinessProbe!.httpGet.scheme, server!.livenessProbe!.httpGet.path], ['/readyz', 'HTTPS', '/healthz']);
+    assert.deepEqual(sidecar!.args, ['db', 'update', '--every', '6h']);
+    for (const c of [server!, sidecar!]) {
+      assert.equal(c.image, 'registry.internal/portcullis:0.1.0');
+      assert.deepEqual(c.command, ['portcullis']);
+      assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+      assert.ok(c.volumeMounts.some((m) => m.name === 'cache' && m.mountPath === c.env.find((e) => e.name === 'PORTCULLIS_CACHE_DIR')!.value), 'both share the cache volume');
+      assert.ok(c.volumeMounts.some((m) => m.mountPath === '/tmp'), 'a writable /tmp on a read-only root');
+    }
+    assert.equal(pod.spec.automountServiceAccountToken, false);
+    assert.equal(pod.spec.serviceAccountName, 'portcullis');
+    assert.equal(pod.spec.volumes.find((v) => v.name === 'tls')!.secret!.secretName, 'portcullis-tls');
+    const cm = byKind.get('ConfigMap') as { data: Record<string, string> };
+    assert.equal(parsePolicyYaml(cm.data['portcullis.yaml']!).mode, 'enforce');
+    const pdb = byKind.get('PodDisruptionBudget') as { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } };
+    assert.deepEqual(pdb.spec.selector.matchLabels, pod.metadata.labels);
+    const one = await generate(['--image', 'registry.internal/portcullis:0.1.0', '--replicas', '1']);
+    assert.ok(!one.byKind.has('PodDisruptionBudget'), 'no PDB for a single replica');
+  });
+
+  it('flags: namespace, name, registry secret, trivy source with a mirror, a validated config file', async () => {
+    const conf = join(dir, 'portcullis.yaml');
+    writeFileSync(conf, 'policy:\n  mode: warn\n  severities: [CRITICAL]\nserver:\n  workers: 3\n');
+    const { byKind } = await generate(['--image', 'r.example/p@sha256:' + 'a'.repeat(64), '--namespace', 'security', '--name', 'gate', '--registry-secret', 'pull', '--db-source', 'trivy', '--db-mirror', 'mirror.internal/trivy-db:2', '--db-update-every', '2h', '--config', conf]);
+    const dep = byKind.get('Deployment') as unknown as Deployment;
+    assert.deepEqual([dep.metadata.name, dep.metadata.namespace], ['gate', 'security']);
+    const [server, sidecar] = dep.spec.template.spec.containers;
+    assert.deepEqual(sidecar!.args, ['db', 'update', '--every', '2h', '--source', 'trivy', '--repository', 'mirror.internal/trivy-db:2']);
+    const i = server!.args.indexOf('--registry-config');
+    assert.equal(server!.args[i + 1], '/etc/portcullis/registry/.dockerconfigjson');
+    assert.equal(dep.spec.template.spec.volumes.find((v) => v.name === 'registry')!.secret!.secretName, 'pull');
+    assert.equal(dep.spec.template.spec.volumes.find((v) => v.name === 'config')!.configMap!.name, 'gate');
+    assert.equal((byKind.get('ConfigMap') as { data: Record<string, string> }).data['portcullis.yaml'], readFileSync(conf, 'utf8'));
+  });
+
+  it('bad input: one-line errors, exit 1', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'policy:\n  mode: sometimes\n');
+    const cases: [string[], RegExp][] = [
+      [[], /required option '--image <ref>'/],
+      [['--image', 'x;rm -rf /'], /--image: /],
+      [['--image', 'p:1', '--namespace', 'Not_Valid'], /--namespace "Not_Valid" is not a valid name/],
+      [['--image', 'p:1', '--replicas', '0'], /--replicas must be an integer from 1 to 50/],
+      [['--image', 'p:1', '--db-update-every', '10s'], /--db-update-every "10s" is not a duration of at least 1m/],
+      [['--image', 'p:1', '--db-source', 'nvd'], /Allowed choices are osv, trivy/],
+      [['--image', 'p:1', '--config', bad], /policy\.mode/],
+      [['--image', 'p:1', '--config', join(dir, 'missing.yaml')], /does not exist/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await cli(['k8s', 'config', 'deployment', ...args]);
+      assert.equal(r.code, 1, args.join(' '));
+      const first = r.stderr.trim().split('\n')[0] ?? '';
+      assert.match(first, /^error: /, r.stderr);
+      assert.match(first, re, args.join(' '));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  it("the pod's two containers, run here with their own args: the server is live at once, ready once the sidecar's first db update lands, and both stop on SIGTERM with exit 0", async () => {
+    const certs = join(dir, 'certs');
+    assert.equal((await cli(['k8s', 'certs', '--dns', 'localhost', '--ip', '127.0.0.1', '--out', certs])).code, 0);
+    const mirror = join(dir, 'mirror');
+    mkdirSync(join(mirror, 'PyPI'), { recursive: true });
+    await writeZip(join(mirror, 'PyPI', 'all.zip'), osvFiles('PyPI'));
+    const { byKind } = await generate(['--image', 'registry.internal/portcullis:0.1.0', '--db-mirror', mirror]);
+    const dep = byKind.get('Deployment') as unknown as Deployment;
+    const cm = byKind.get('ConfigMap') as { data: Record<string, string> };
+    const confDir = join(dir, 'config');
+    mkdirSync(confDir);
+    writeFileSync(join(confDir, 'portcullis.yaml'), cm.data['portcullis.yaml']!);
+    const port = await freePort();
+    // The pod's mounts, here: the same paths under temp dirs; the port a free one; loopback only.
+    const local = (args: string[]): string[] =>
+      args.map((a, i) =>
+        a.startsWith('/etc/portcullis/tls/') ? join(certs, a.slice('/etc/portcullis/tls/'.length)) : a.startsWith('/etc/portcullis/config/') ? join(confDir, a.slice('/etc/portcullis/config/'.length)) : args[i - 1] === '--port' ? String(port) : args[i - 1] === '--host' ? '127.0.0.1' : a,
+      );
+    const [server, sidecar] = dep.spec.template.spec.containers;
+    const cache = join(dir, 'cache');
+    const env = { ...process.env, PORTCULLIS_LOG_LEVEL: 'error', PORTCULLIS_CACHE_DIR: cache };
+    assert.equal(server!.env[0]!.name, 'PORTCULLIS_CACHE_DIR');
+    const srv = spawn(process.execPath, [MAIN, ...local(server!.args)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const srvExit = new Promise<number | null>((r) => srv.on('exit', (c) => r(c)));
+    let side: ReturnType<typeof spawn> | undefined;
+    try {
+      const ca = readFileSync(join(certs, 'ca.crt'), 'utf8');
+      const url = (p: string): string => `https://127.0.0.1:${port}${p}`;
+      const until = async (p: string, status: number, ms: number): Promise<number> => {
+        const end = Date.now() + ms;
+        let last = 0;
+        while (Date.now() < end) {
+          last = await get(url(p), ca).catch(() => 0);
+          if (last === status) return last;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return last;
+      };
+      assert.equal(await until('/healthz', 200, 30_000), 200, 'liveness probe');
+      assert.equal(await get(url('/readyz'), ca), 503, 'not ready without a DB');
+      side = spawn(process.execPath, [MAIN, ...local(sidecar!.args)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const s = side;
+      const sideExit = new Promise<number | null>((r) => s.on('exit', (c) => r(c)));
+      assert.equal(await until('/readyz', 200, 40_000), 200, 'readiness probe once the first DB is in');
+      srv.kill('SIGTERM');
+      side.kill('SIGTERM');
+      assert.equal(await srvExit, 0);
+      assert.equal(await sideExit, 0);
+    } finally {
+      srv.kill('SIGKILL');
+      side?.kill('SIGKILL');
+    }
+  });
+});
+
+function parsePolicyYaml(text: string): { mode: string } {
+  const d = parseAllDocuments(text)[0]!.toJS() as { policy: unknown };
+  return parsePolicy(d.policy);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createNetServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function get(url: string, ca: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'GET', ca, timeout: 5_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -5,6 +5,8 @@
  *       AdmissionConfiguration (ImagePolicyWebhook) + the webhook kubeconfig, as the original example
  *   k8s config validating --url URL | --service NS/NAME --ca-bundle F [--mutating] [--timeout 10] …
  *       Validating (or Mutating) WebhookConfiguration
+ *   k8s config deployment --image REF [--namespace portcullis] [--replicas 2] [--db-source osv|trivy] …
+ *       Namespace, ServiceAccount, ConfigMap, Deployment (server + db-update sidecar), Service, PDB
  *   k8s certs --dns NAME [--dns …] --out DIR [--days N] [--key-type ecdsa|rsa] [--client-cn CN]
  *       ca.crt, ca.key, tls.crt, tls.key (keys 0600, written atomically)
  */
@@ -76,7 +78,7 @@ function collect(v: string, prev: string[] | undefined): string[] {
 
 async function yamlDocs(docs: Record<string, unknown>[]): Promise<string> {
   const { stringify } = await import('yaml');
-  return docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
+  return docs.map((d) => stringify(d, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 }
 
 interface ImagePolicyFlags {
@@ -195,6 +197,76 @@ async function runWebhook(f: WebhookFlags, ctx: CliContext): Promise<void> {
   else ctx.stdout.write(text);
 }
 
+interface DeploymentFlags {
+  image: string;
+  namespace: string;
+  name: string;
+  replicas: string;
+  tlsSecret: string;
+  registrySecret?: string;
+  dbSource: string;
+  dbUpdateEvery: string;
+  dbMirror?: string;
+  config?: string;
+  command: string;
+  output?: string;
+}
+
+const DEFAULT_SERVER_CONFIG = `# portcullis.yaml of the in-cluster server: docs/server.md (server:) and docs/policy.md (policy:)
+policy:
+  severities: [HIGH, CRITICAL]
+  mode: enforce
+`;
+
+async function runDeployment(f: DeploymentFlags, ctx: CliContext): Promise<void> {
+  const [m, { parseReference }, { parseDuration }] = await Promise.all([
+    import('../../admission/k8s-manifests.ts'),
+    import('../../image/reference.ts'),
+    import('../../shared/duration.ts'),
+  ]);
+  try {
+    parseReference(f.image);
+  } catch (err) {
+    throw new UserError(`--image: ${(err as Error).message}`, { code: 'FLAG_INVALID' });
+  }
+  for (const [flag, v] of [['--namespace', f.namespace], ['--name', f.name], ['--tls-secret', f.tlsSecret], ['--registry-secret', f.registrySecret]] as const) {
+    if (v !== undefined && !K8S_NAME.test(v)) throw new UserError(`${flag} "${v.slice(0, 100)}" is not a valid name (lower-case DNS label)`, { code: 'FLAG_INVALID' });
+  }
+  if (f.dbSource !== 'osv' && f.dbSource !== 'trivy') throw new UserError('--db-source must be osv or trivy', { code: 'FLAG_INVALID' });
+  const every = parseDuration(f.dbUpdateEvery);
+  if (every === undefined || every < 60_000) throw new UserError(`--db-update-every "${f.dbUpdateEvery.slice(0, 40)}" is not a duration of at least 1m (e.g. 6h)`, { code: 'FLAG_INVALID' });
+  const command = f.command.split(' ').filter(Boolean);
+  if (command.length === 0) throw new UserError('--command must name the program that runs portcullis in the image', { code: 'FLAG_INVALID' });
+  let configYaml = DEFAULT_SERVER_CONFIG;
+  if (f.config !== undefined) {
+    const [{ readConfigFile, configSection }, { serverSchema }, { policySchema }] = await Promise.all([
+      import('../../config/load.ts'),
+      import('../../config/server-schema.ts'),
+      import('../../config/policy-schema.ts'),
+    ]);
+    const file = readConfigFile(f.config, process.cwd());
+    configSection(file, 'server', serverSchema);
+    configSection(file, 'policy', policySchema);
+    configYaml = readFileSync(file.path ?? f.config, 'utf8');
+  }
+  const docs = m.deploymentManifests({
+    image: f.image,
+    namespace: f.namespace,
+    name: f.name,
+    replicas: intOption(f.replicas, '--replicas', 1, 50),
+    tlsSecret: f.tlsSecret,
+    ...(f.registrySecret !== undefined ? { registrySecret: f.registrySecret } : {}),
+    dbSource: f.dbSource,
+    dbUpdateEvery: f.dbUpdateEvery,
+    ...(f.dbMirror !== undefined ? { dbMirror: f.dbMirror } : {}),
+    configYaml,
+    command,
+  });
+  const text = await yamlDocs(docs);
+  if (f.output && f.output !== '-') writeFileAtomic(f.output, text, 0o644);
+  else ctx.stdout.write(text);
+}
+
 interface CertFlags {
   dns?: string[];
   ip?: string[];
@@ -265,6 +337,28 @@ export const register: RegisterCommand = (program, getCtx) => {
     .option('--exclude-namespace <ns>', 'another namespace the API server never sends (repeatable); kube-system always', collect)
     .option('-o, --output <file>', 'write to FILE instead of stdout')
     .action(async (opts: WebhookFlags) => runWebhook(opts, getCtx()));
+
+  config
+    .command('deployment')
+    .summary('Namespace, ServiceAccount, ConfigMap, Deployment (server + db-update sidecar), Service, PodDisruptionBudget')
+    .description(
+      'Everything that runs `portcullis server` in the cluster. Create the TLS Secret first ' +
+        '(`portcullis k8s certs --dns NAME.NAMESPACE.svc --out certs`, then `kubectl -n NAMESPACE create secret tls NAME-tls ' +
+        '--cert certs/tls.crt --key certs/tls.key`), apply this, then `k8s config validating --service NAMESPACE/NAME`.',
+    )
+    .requiredOption('--image <ref>', 'the Portcullis container image (e.g. registry.internal/portcullis:0.1.0@sha256:…)')
+    .option('--namespace <ns>', 'namespace to run in (excluded from the webhook by `k8s config validating --service`)', 'portcullis')
+    .option('--name <name>', 'name of the Deployment, Service, ConfigMap, ServiceAccount', 'portcullis')
+    .option('--replicas <n>', 'server replicas (a PodDisruptionBudget keeps one up when > 1)', '2')
+    .option('--tls-secret <name>', 'kubernetes.io/tls Secret with the serving certificate', 'portcullis-tls')
+    .option('--registry-secret <name>', 'kubernetes.io/dockerconfigjson Secret with registry credentials (→ --registry-config)')
+    .addOption(new Option('--db-source <source>', 'advisory DB the sidecar keeps current').choices(['osv', 'trivy']).default('osv'))
+    .option('--db-update-every <duration>', 'how often the sidecar runs `db update` (>= 1m)', '6h')
+    .option('--db-mirror <url>', 'osv: `db update --mirror` base; trivy: `--repository` of the trivy-db mirror')
+    .option('--config <file>', 'portcullis.yaml to put in the ConfigMap (validated; default: HIGH,CRITICAL enforce)')
+    .option('--command <words>', 'how the image runs the CLI (space-separated)', 'portcullis')
+    .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .action(async (opts: DeploymentFlags) => runDeployment(opts, getCtx()));
 
   k8s
     .command('certs')
