@@ -12,7 +12,7 @@ import type { Decision, ImageVerdict, Policy } from '../domain/policy.ts';
 import { isDigest } from '../image/reference.ts';
 import { breakGlassAnnotation, combine, noImageDecision } from '../policy/index.ts';
 import { checkEnvelope } from './image-review.ts';
-import { decideImages } from './lookup.ts';
+import { decideImages, thenMaybe, type MaybePromise } from './lookup.ts';
 import { ProtocolError, type ExtractedImage, type ImageLookup, type ReviewOptions } from './types.ts';
 import { CONTAINER_LISTS, discoverPodSpecs, extractImages, runsNoContainers, workloadKind, type ContainerList, type WorkloadKind } from './workloads.ts';
 import { zodProblem } from './zod-problem.ts';
@@ -91,15 +91,96 @@ export interface AdmissionReview {
   readonly request: AdmissionRequest;
 }
 
-/** Validates an AdmissionReview envelope (the server has parsed the JSON). Throws ProtocolError. */
-export function parseAdmissionReview(body: unknown): AdmissionReview {
+type RequestData = z.infer<typeof requestSchema>;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStr = (v: unknown, max: number, min = 0): v is string => typeof v === 'string' && v.length <= max && v.length >= min;
+const isOptStr = (v: unknown, max: number): boolean => v === undefined || isStr(v, max);
+const isNullishStr = (v: unknown, max: number): boolean => v === undefined || v === null || isStr(v, max);
+
+function fastGvk(v: unknown): { group: string; version: string; kind: string } | undefined {
+  if (!isPlainObject(v)) return undefined;
+  const g = v['group'];
+  const version = v['version'];
+  const kind = v['kind'];
+  if (!isOptStr(g, 253) || !isStr(version, 63) || !isStr(kind, 253)) return undefined;
+  return { group: (g as string | undefined) ?? '', version, kind };
+}
+
+function fastGvr(v: unknown): { group: string; version: string; resource: string } | undefined {
+  if (!isPlainObject(v)) return undefined;
+  const g = v['group'];
+  const version = v['version'];
+  const resource = v['resource'];
+  if (!isOptStr(g, 253) || !isStr(version, 63) || !isStr(resource, 253)) return undefined;
+  return { group: (g as string | undefined) ?? '', version, resource };
+}
+
+/**
+ * The request's fields as `requestSchema` would give them, for a request of the common shape, by
+ * plain checks (the schema costs several µs per review); undefined for anything else — then the
+ * schema decides, and names the problem. Accepts nothing the schema refuses.
+ */
+function fastRequest(q: Record<string, unknown>): Pick<RequestData, 'uid' | 'kind' | 'resource' | 'subResource' | 'name' | 'namespace' | 'operation' | 'userInfo' | 'object' | 'oldObject' | 'dryRun'> | undefined {
+  const uid = q['uid'];
+  const operation = q['operation'];
+  if (!isStr(uid, 256, 1) || !isStr(operation, 64, 1)) return undefined;
+  const kind = fastGvk(q['kind']);
+  if (kind === undefined) return undefined;
+  const rawResource = q['resource'];
+  const resource = rawResource === undefined ? undefined : fastGvr(rawResource);
+  if (rawResource !== undefined && resource === undefined) return undefined;
+  const requestKind = q['requestKind'];
+  const requestResource = q['requestResource'];
+  if (requestKind !== undefined && requestKind !== null && fastGvk(requestKind) === undefined) return undefined;
+  if (requestResource !== undefined && requestResource !== null && fastGvr(requestResource) === undefined) return undefined;
+  const subResource = q['subResource'];
+  const name = q['name'];
+  const namespace = q['namespace'];
+  if (!isNullishStr(subResource, 253) || !isNullishStr(q['requestSubResource'], 253) || !isNullishStr(name, 253) || !isNullishStr(namespace, 253)) return undefined;
+  const dryRun = q['dryRun'];
+  if (dryRun !== undefined && dryRun !== null && typeof dryRun !== 'boolean') return undefined;
+  const u = q['userInfo'];
+  let userInfo: RequestData['userInfo'];
+  if (u !== undefined && u !== null) {
+    if (!isPlainObject(u)) return undefined;
+    const username = u['username'];
+    const groups = u['groups'];
+    if (!isOptStr(username, Infinity) || !isOptStr(u['uid'], Infinity)) return undefined;
+    if (groups !== undefined && groups !== null && !(Array.isArray(groups) && groups.every((g) => typeof g === 'string'))) return undefined;
+    userInfo = username === undefined ? {} : { username: username as string };
+  }
+  return {
+    uid,
+    kind,
+    resource,
+    subResource: subResource as string | null | undefined,
+    name: name as string | null | undefined,
+    namespace: namespace as string | null | undefined,
+    operation,
+    userInfo,
+    object: q['object'],
+    oldObject: q['oldObject'],
+    dryRun: dryRun as boolean | null | undefined,
+  };
+}
+
+/**
+ * Validates an AdmissionReview envelope (the server has parsed the JSON). Throws ProtocolError.
+ * `via: 'schema'` skips the plain-check fast path (tests compare both).
+ */
+export function parseAdmissionReview(body: unknown, via: 'fast' | 'schema' = 'fast'): AdmissionReview {
   const o = checkEnvelope(body, ADMISSION_API_VERSIONS, 'AdmissionReview');
-  if (typeof o['request'] !== 'object' || o['request'] === null) {
+  const rq = o['request'];
+  if (typeof rq !== 'object' || rq === null) {
     throw new ProtocolError('AdmissionReview has no request', 400, 'ADMISSION_BAD_REQUEST');
   }
-  const r = reviewSchema.safeParse(body);
-  if (!r.success) throw new ProtocolError(`invalid AdmissionReview: ${zodProblem(r.error)}`, 400, 'ADMISSION_BAD_REQUEST');
-  const q = r.data.request;
+  let q = via === 'fast' && isPlainObject(rq) ? fastRequest(rq) : undefined;
+  if (q === undefined) {
+    const r = reviewSchema.safeParse(body);
+    if (!r.success) throw new ProtocolError(`invalid AdmissionReview: ${zodProblem(r.error)}`, 400, 'ADMISSION_BAD_REQUEST');
+    q = r.data.request;
+  }
   const request: { -readonly [K in keyof AdmissionRequest]: AdmissionRequest[K] } = {
     uid: q.uid,
     kind: { group: q.kind.group, version: q.kind.version, kind: q.kind.kind },
@@ -115,7 +196,7 @@ export function parseAdmissionReview(body: unknown): AdmissionReview {
   if (q.name) request.name = q.name;
   if (q.namespace) request.namespace = q.namespace;
   if (q.userInfo?.username !== undefined) request.username = q.userInfo.username;
-  return { apiVersion: r.data.apiVersion, kind: 'AdmissionReview', request };
+  return { apiVersion: o['apiVersion'] as AdmissionApiVersion, kind: 'AdmissionReview', request };
 }
 
 export interface JsonPatchOp {
@@ -224,14 +305,15 @@ function selectImages(r: AdmissionRequest, lists: readonly ContainerList[], poli
  * Decide an AdmissionReview, never throwing: DELETE/CONNECT and subresources other than
  * ephemeralcontainers are allowed unscanned; unknown kinds follow `policy.unknownKinds`; on UPDATE only
  * images that were not in the old object are checked (metadata updates and finalizer removal never
- * block on a scan); any denied image denies.
+ * block on a scan); any denied image denies. Synchronous when every image is decided without waiting
+ * (pre-scan checks, `lookup.cached`).
  */
-export async function reviewAdmission(
+export function decideAdmission(
   review: AdmissionReview,
   lookup: ImageLookup,
   policy: Policy,
   opts: ReviewOptions & { mutate: boolean },
-): Promise<{ response: AdmissionReviewResponse; decision: Decision }> {
+): MaybePromise<{ response: AdmissionReviewResponse; decision: Decision }> {
   const r = review.request;
   const done = (decision: Decision, patch: JsonPatchOp[] = []): { response: AdmissionReviewResponse; decision: Decision } => ({
     response: admissionResponse(review, decision, patch),
@@ -258,8 +340,19 @@ export async function reviewAdmission(
     return done(noImageDecision(r.operation === 'UPDATE' ? 'skipped' : 'no-containers', true, why, policy));
   }
   const images = sel.images.map((i) => i.image);
-  const verdicts = await decideImages(images, r.namespace, sel.annotations, lookup, policy, opts);
-  const bg = verdicts.some((v) => v.code === 'break-glass') ? breakGlassAnnotation(sel.annotations, policy) : undefined;
-  const decision = combine(verdicts, policy, bg ? { breakGlass: bg } : {});
-  return done(decision, opts.mutate ? digestPatch(sel.images, verdicts) : []);
+  return thenMaybe(decideImages(images, r.namespace, sel.annotations, lookup, policy, opts), (verdicts) => {
+    const bg = verdicts.some((v) => v.code === 'break-glass') ? breakGlassAnnotation(sel.annotations, policy) : undefined;
+    const decision = combine(verdicts, policy, bg ? { breakGlass: bg } : {});
+    return done(decision, opts.mutate ? digestPatch(sel.images, verdicts) : []);
+  });
+}
+
+/** As decideAdmission, always a promise. */
+export async function reviewAdmission(
+  review: AdmissionReview,
+  lookup: ImageLookup,
+  policy: Policy,
+  opts: ReviewOptions & { mutate: boolean },
+): Promise<{ response: AdmissionReviewResponse; decision: Decision }> {
+  return decideAdmission(review, lookup, policy, opts);
 }

@@ -19,7 +19,8 @@
 import { z } from 'zod';
 import type { Decision, Policy } from '../domain/policy.ts';
 import { breakGlassAnnotation, combine, noImageDecision } from '../policy/index.ts';
-import { decideImages } from './lookup.ts';
+import { decideImages, thenMaybe, type MaybePromise } from './lookup.ts';
+import { isStringRecord } from './record.ts';
 import { ProtocolError, type ImageLookup, type ReviewOptions } from './types.ts';
 import { zodProblem } from './zod-problem.ts';
 
@@ -83,12 +84,45 @@ export function checkEnvelope(body: unknown, apiVersions: readonly string[], kin
   return o;
 }
 
-/** Validates an ImageReview (the server has parsed the JSON). Throws ProtocolError. */
-export function parseImageReview(body: unknown): ImageReview {
-  checkEnvelope(body, [IMAGE_REVIEW_API_VERSION], IMAGE_REVIEW_KIND);
-  const r = imageReviewSchema.safeParse(body);
-  if (!r.success) throw new ProtocolError(`invalid ImageReview: ${zodProblem(r.error)}`, 400, 'ADMISSION_BAD_REQUEST');
-  const spec = r.data.spec ?? {};
+type SpecData = NonNullable<z.infer<typeof imageReviewSchema>['spec']>;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The spec as `imageReviewSchema` would give it, for a review of the common shape, by plain checks;
+ * undefined for anything else (then the schema decides and names the problem). Accepts nothing the
+ * schema refuses.
+ */
+function fastSpec(o: Record<string, unknown>): SpecData | undefined {
+  const md = o['metadata'];
+  if (md !== undefined && md !== null && !isPlainObject(md)) return undefined;
+  const spec = o['spec'];
+  if (spec === undefined || spec === null) return {};
+  if (!isPlainObject(spec)) return undefined;
+  const cs = spec['containers'];
+  const an = spec['annotations'];
+  const ns = spec['namespace'];
+  if (cs !== undefined && cs !== null) {
+    if (!Array.isArray(cs) || cs.length > MAX_CONTAINERS) return undefined;
+    for (const c of cs) if (!isPlainObject(c) || (c['image'] !== undefined && typeof c['image'] !== 'string')) return undefined;
+  }
+  if (an !== undefined && an !== null && !isStringRecord(an, MAX_ANNOTATIONS)) return undefined;
+  if (ns !== undefined && ns !== null && !(typeof ns === 'string' && ns.length <= 253)) return undefined;
+  return { containers: cs as SpecData['containers'], annotations: an as SpecData['annotations'], namespace: ns as SpecData['namespace'] };
+}
+
+/**
+ * Validates an ImageReview (the server has parsed the JSON). Throws ProtocolError. `via: 'schema'`
+ * skips the plain-check fast path (tests compare both).
+ */
+export function parseImageReview(body: unknown, via: 'fast' | 'schema' = 'fast'): ImageReview {
+  const o = checkEnvelope(body, [IMAGE_REVIEW_API_VERSION], IMAGE_REVIEW_KIND);
+  let spec = via === 'fast' ? fastSpec(o) : undefined;
+  if (spec === undefined) {
+    const r = imageReviewSchema.safeParse(body);
+    if (!r.success) throw new ProtocolError(`invalid ImageReview: ${zodProblem(r.error)}`, 400, 'ADMISSION_BAD_REQUEST');
+    spec = r.data.spec ?? {};
+  }
   const annotations: Record<string, string> = {};
   for (const [k, v] of Object.entries(spec.annotations ?? {})) if (IMAGE_POLICY_ANNOTATION.test(k)) annotations[k] = v;
   const out: { apiVersion: typeof IMAGE_REVIEW_API_VERSION; kind: typeof IMAGE_REVIEW_KIND; spec: ImageReview['spec'] } = {
@@ -132,21 +166,27 @@ export function imageReviewResponse(decision: Decision): ImageReviewResponse {
 
 /**
  * Decide an ImageReview: every image checked (any deny ⇒ deny), no containers ⇒ deny, never throws.
+ * Synchronous when every image is decided without waiting (pre-scan checks, `lookup.cached`).
  */
+export function decideImageReview(review: ImageReview, lookup: ImageLookup, policy: Policy, opts: ReviewOptions): MaybePromise<{ response: ImageReviewResponse; decision: Decision }> {
+  const images = review.spec.containers.map((c) => c.image);
+  if (images.length === 0) {
+    const decision = noImageDecision('no-containers', false, 'no containers provided', policy);
+    return { response: imageReviewResponse(decision), decision };
+  }
+  return thenMaybe(decideImages(images, review.spec.namespace, review.spec.annotations, lookup, policy, opts), (verdicts) => {
+    const bg = verdicts.some((v) => v.code === 'break-glass') ? breakGlassAnnotation(review.spec.annotations, policy) : undefined;
+    const decision = combine(verdicts, policy, bg ? { breakGlass: bg } : {});
+    return { response: imageReviewResponse(decision), decision };
+  });
+}
+
+/** As decideImageReview, always a promise. */
 export async function reviewImageReview(
   review: ImageReview,
   lookup: ImageLookup,
   policy: Policy,
   opts: ReviewOptions,
 ): Promise<{ response: ImageReviewResponse; decision: Decision }> {
-  const images = review.spec.containers.map((c) => c.image);
-  let decision: Decision;
-  if (images.length === 0) {
-    decision = noImageDecision('no-containers', false, 'no containers provided', policy);
-  } else {
-    const verdicts = await decideImages(images, review.spec.namespace, review.spec.annotations, lookup, policy, opts);
-    const bg = verdicts.some((v) => v.code === 'break-glass') ? breakGlassAnnotation(review.spec.annotations, policy) : undefined;
-    decision = combine(verdicts, policy, bg ? { breakGlass: bg } : {});
-  }
-  return { response: imageReviewResponse(decision), decision };
+  return decideImageReview(review, lookup, policy, opts);
 }

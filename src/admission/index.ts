@@ -9,6 +9,7 @@ export * from './types.ts';
 export {
   parseImageReview,
   reviewImageReview,
+  decideImageReview,
   imageReviewResponse,
   IMAGE_REVIEW_API_VERSION,
   IMAGE_POLICY_ANNOTATION,
@@ -19,6 +20,7 @@ export {
 export {
   parseAdmissionReview,
   reviewAdmission,
+  decideAdmission,
   admissionResponse,
   digestPatch,
   pinnedImage,
@@ -30,4 +32,4 @@ export {
   type JsonPatchOp,
 } from './admission-review.ts';
 export { WORKLOAD_KINDS, workloadKind, extractImages, type WorkloadKind } from './workloads.ts';
-export { boundedLookup } from './lookup.ts';
+export { boundedLookup, thenMaybe, type MaybePromise } from './lookup.ts';

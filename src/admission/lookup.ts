@@ -52,31 +52,70 @@ function safeEvaluate(check: ImageCheck, namespace: string | undefined, policy: 
   }
 }
 
+/** A value now, or later. The cached path of a review stays synchronous end to end. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** `f(x)` now when `x` is a value, after it when it is a promise. */
+export function thenMaybe<T, U>(x: MaybePromise<T>, f: (v: T) => MaybePromise<U>): MaybePromise<U> {
+  return x instanceof Promise ? x.then(f) : f(x);
+}
+
+/** What boundedLookup makes of a check the lookup gave (or of its failure): the same, synchronously. */
+function knownCheck(lookup: ImageLookup, image: string, ctx: LookupContext): ImageCheck | undefined {
+  if (ctx.deadline - Date.now() <= 0) return { state: 'pending', image, reason: 'no time left before the deadline' };
+  const cached = lookup.cached;
+  if (cached === undefined) return undefined;
+  let r: unknown;
+  try {
+    r = cached(image, ctx);
+  } catch {
+    return { state: 'error', image, code: 'LOOKUP_FAILED', reason: 'internal error' };
+  }
+  if (r === undefined) return undefined;
+  return isCheck(r) ? (r.image === image ? r : { ...r, image }) : { state: 'error', image, code: 'LOOKUP_INVALID', reason: 'internal error (invalid lookup result)' };
+}
+
 /**
  * Verdicts for `images` in order. Identical image strings share one lookup; images decided by the
  * pre-scan checks (invalid, excluded, break-glass, registry lists, digest) are never looked up.
+ * Images the lookup knows at once (`lookup.cached`) are decided synchronously; when all are, so is
+ * the result (no promise, no timer), otherwise the rest are looked up with the deadline.
  */
-export async function decideImages(
+export function decideImages(
   images: readonly string[],
   namespace: string | undefined,
   annotations: Readonly<Record<string, string>>,
   lookup: ImageLookup,
   policy: Policy,
   opts: ReviewOptions,
-): Promise<ImageVerdict[]> {
-  const pending = new Map<string, Promise<ImageVerdict>>();
+): MaybePromise<ImageVerdict[]> {
   const ctx: LookupContext = { deadline: opts.deadline };
   if (namespace !== undefined) ctx.namespace = namespace;
   if (opts.signal) ctx.signal = opts.signal;
-  for (const image of images) {
-    if (pending.has(image)) continue;
-    const pre = preScanVerdict(image, namespace, annotations, policy);
-    pending.set(
-      image,
-      pre ? Promise.resolve(pre) : boundedLookup(lookup, image, ctx).then((c) => safeEvaluate(c, namespace, policy, opts.now)),
-    );
+  if (images.length === 1) {
+    // The common ImageReview: one image, no map.
+    const image = images[0] as string;
+    const v = preScanVerdict(image, namespace, annotations, policy) ?? known(lookup, image, ctx, namespace, policy, opts.now);
+    return v instanceof Promise ? v.then((x) => [x]) : [v];
   }
-  const decided = new Map<string, ImageVerdict>();
-  for (const [image, p] of pending) decided.set(image, await p);
-  return images.map((i) => decided.get(i) as ImageVerdict);
+  const decided = new Map<string, ImageVerdict | Promise<ImageVerdict>>();
+  let waiting = false;
+  for (const image of images) {
+    if (decided.has(image)) continue;
+    const v = preScanVerdict(image, namespace, annotations, policy) ?? known(lookup, image, ctx, namespace, policy, opts.now);
+    if (v instanceof Promise) waiting = true;
+    decided.set(image, v);
+  }
+  if (!waiting) return images.map((i) => decided.get(i) as ImageVerdict);
+  return (async () => {
+    for (const [image, p] of decided) if (p instanceof Promise) decided.set(image, await p);
+    return images.map((i) => decided.get(i) as ImageVerdict);
+  })();
+}
+
+/** The verdict for an image that passed the pre-scan checks: now when the lookup knows it, else looked up. */
+function known(lookup: ImageLookup, image: string, ctx: LookupContext, namespace: string | undefined, policy: Policy, now: Date): ImageVerdict | Promise<ImageVerdict> {
+  const c = knownCheck(lookup, image, ctx);
+  if (c !== undefined) return safeEvaluate(c, namespace, policy, now);
+  return boundedLookup(lookup, image, ctx).then((x) => safeEvaluate(x, namespace, policy, now));
 }

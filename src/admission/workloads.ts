@@ -3,6 +3,7 @@
  * principle 8, anti-pattern 3: CronJob is batch/v1 and batch/v1beta1 alike). Adding a kind is one row.
  */
 import { z } from 'zod';
+import { isStringRecord } from './record.ts';
 import type { ExtractedImage } from './types.ts';
 
 export interface WorkloadKind {
@@ -136,14 +137,18 @@ export type Extraction =
  * without an image is skipped for templates (controllers may default it) and reported for pods.
  * Annotations: the object's, then the pod template's (template wins).
  */
-export function extractImages(w: WorkloadKind, object: unknown, lists: readonly ContainerList[] = CONTAINER_LISTS): Extraction {
+export function extractImages(w: WorkloadKind, object: unknown, lists: readonly ContainerList[] = CONTAINER_LISTS, via: 'fast' | 'schema' = 'fast'): Extraction {
   const rawSpec = at(object, w.podSpec);
   if (rawSpec === undefined || rawSpec === null) return { ok: false, problem: `${w.kind} has no pod spec at ${w.podSpec.join('.')}` };
-  const spec = podSpecSchema.safeParse(rawSpec);
-  if (!spec.success) return { ok: false, problem: `${w.kind} pod spec is malformed at ${w.podSpec.join('.')}` };
+  let spec: PodSpecData | undefined = via === 'fast' ? fastPodSpec(rawSpec) : undefined;
+  if (spec === undefined) {
+    const r = podSpecSchema.safeParse(rawSpec);
+    if (!r.success) return { ok: false, problem: `${w.kind} pod spec is malformed at ${w.podSpec.join('.')}` };
+    spec = r.data;
+  }
   const images: ExtractedImage[] = [];
   for (const list of lists) {
-    const cs = spec.data[list] ?? [];
+    const cs = spec[list] ?? [];
     for (let i = 0; i < cs.length; i++) {
       const c = cs[i];
       if (!c) continue;
@@ -157,10 +162,47 @@ export function extractImages(w: WorkloadKind, object: unknown, lists: readonly 
     }
   }
   const annotations: Record<string, string> = {};
-  const sources = [at(object, ['metadata']), w.templateMetadata ? at(object, w.templateMetadata) : undefined];
-  for (const m of sources) {
-    const md = metadataSchema.safeParse(m ?? {});
-    if (md.success) Object.assign(annotations, md.data.annotations ?? {});
-  }
+  addAnnotations(annotations, at(object, ['metadata']), via);
+  if (w.templateMetadata) addAnnotations(annotations, at(object, w.templateMetadata), via);
   return { ok: true, images, annotations };
+}
+
+/** A metadata object's annotations added to `into` (none when it is not a valid metadata object). */
+function addAnnotations(into: Record<string, string>, m: unknown, via: 'fast' | 'schema'): void {
+  if (via === 'schema') {
+    const md = metadataSchema.safeParse(m ?? {});
+    if (md.success) Object.assign(into, md.data.annotations ?? {});
+    return;
+  }
+  if (m === undefined || m === null) return;
+  if (typeof m === 'object' && !Array.isArray(m)) {
+    const a = (m as Record<string, unknown>)['annotations'];
+    if (a === undefined || a === null) return;
+    if (isStringRecord(a)) {
+      Object.assign(into, a);
+      return;
+    }
+  }
+  const md = metadataSchema.safeParse(m);
+  if (md.success) Object.assign(into, md.data.annotations ?? {});
+}
+
+type PodSpecData = z.infer<typeof podSpecSchema>;
+
+/** The pod spec as `podSpecSchema` would give it, for the common shape, by plain checks; undefined for anything else (then the schema decides). */
+function fastPodSpec(v: unknown): PodSpecData | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  for (const list of CONTAINER_LISTS) {
+    const cs = o[list];
+    if (cs === undefined || cs === null) continue;
+    if (!Array.isArray(cs) || cs.length > MAX_CONTAINERS) return undefined;
+    for (const c of cs) {
+      if (typeof c !== 'object' || c === null || Array.isArray(c)) return undefined;
+      const name = (c as Record<string, unknown>)['name'];
+      const image = (c as Record<string, unknown>)['image'];
+      if ((name !== undefined && !(typeof name === 'string' && name.length <= 253)) || (image !== undefined && typeof image !== 'string')) return undefined;
+    }
+  }
+  return o as PodSpecData;
 }

@@ -148,5 +148,13 @@ export interface LookupContext {
 /**
  * Image as written in the pod → its check. Must not reject; if it does, or does not resolve by the
  * deadline, admission/ treats it as error / pending respectively.
+ *
+ * `cached` (optional): the check when it is known at once (digest and scan result in the cache),
+ * synchronously, or undefined (then the lookup itself is called). It counts what it finds as the
+ * lookup would; returning undefined must have no effect, since the lookup follows. A request whose
+ * images are all known this way is decided without a promise or a timer.
  */
-export type ImageLookup = (image: string, ctx: LookupContext) => Promise<ImageCheck>;
+export interface ImageLookup {
+  (image: string, ctx: LookupContext): Promise<ImageCheck>;
+  readonly cached?: (image: string, ctx: LookupContext) => ImageCheck | undefined;
+}
