@@ -14,6 +14,7 @@ import { routeOf, type Answer, type ReviewCore } from './reviews.ts';
 export const HOT_PATH_MAX_BODY = 64 * 1024;
 
 const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
+const INTERNAL: Answer = { status: 500, json: '{"code":"INTERNAL","message":"internal error"}' };
 
 export interface HotPathOptions {
   core: ReviewCore;
@@ -71,17 +72,20 @@ export function createHotPath(o: HotPathOptions): (req: IncomingMessage, res: Se
     req.on('error', () => undefined);
     req.on('end', () => {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-      const memoized = o.core.fromMemoBytes(route, body);
-      if (memoized) {
-        send(res, memoized, o.draining());
+      let a: Answer | Promise<Answer>;
+      try {
+        // A memo hit, or the review decided now (all images known to the caches), or later.
+        a = o.core.fromMemoBytes(route, body) ?? o.core.decide(route, body.toString('utf8'), q < 0 ? undefined : timeoutOf(url.slice(q + 1)), receivedAt, body);
+      } catch {
+        send(res, INTERNAL, true);
         return;
       }
-      o.core
-        .decide(route, body.toString('utf8'), q < 0 ? undefined : timeoutOf(url.slice(q + 1)), receivedAt, body)
-        .then(
-          (a) => send(res, a, o.draining()),
-          () => send(res, { status: 500, json: '{"code":"INTERNAL","message":"internal error"}' }, true),
+      if (a instanceof Promise) {
+        a.then(
+          (x) => send(res, x, o.draining()),
+          () => send(res, INTERNAL, true),
         );
+      } else send(res, a, o.draining());
     });
     return true;
   };

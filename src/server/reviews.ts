@@ -12,13 +12,14 @@
  */
 import {
   admissionResponse,
+  decideAdmission,
+  decideImageReview,
   imageReviewResponse,
   parseAdmissionReview,
   parseImageReview,
   ProtocolError,
-  reviewAdmission,
-  reviewImageReview,
   type ImageLookup,
+  type MaybePromise,
 } from '../admission/index.ts';
 import type { ServerConfig } from '../config/server-schema.ts';
 import type { Decision, Policy } from '../domain/policy.ts';
@@ -54,8 +55,11 @@ export interface ReviewDeps {
 export interface ReviewCore {
   /** The memoized answer if there is one, else the review decided (`bytes`: the body as received, when at hand). */
   review(route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number, bytes?: Buffer): Promise<Answer>;
-  /** As `review`, without looking in the memo first (the caller just did). */
-  decide(route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number, bytes?: Buffer): Promise<Answer>;
+  /**
+   * As `review`, without looking in the memo first (the caller just did). A value when the review
+   * was decided without waiting (every image known to the caches: the common case), else a promise.
+   */
+  decide(route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number, bytes?: Buffer): MaybePromise<Answer>;
   /** The memoized answer for this exact review, synchronously (logged and counted), or undefined. */
   fromMemo(route: RouteName, raw: string): Answer | undefined;
   /** As `fromMemo`, on the body's bytes as received. */
@@ -273,66 +277,86 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
 
   const fromMemo = (route: RouteName, raw: string): Answer | undefined => (memo.enabled ? fromMemoBytes(route, Buffer.from(raw)) : undefined);
 
-  const imagePolicy = async (raw: string, bytes: Buffer | undefined, timeoutParam: string | undefined, receivedAt: number, started: number): Promise<Answer> => {
+  const reviewFailed = (err: unknown, uid?: string): Decision => {
+    m.errors.inc({ kind: 'internal' });
+    log.error(uid === undefined ? { err: describeError(err) } : { err: describeError(err), uid }, uid === undefined ? 'ImageReview failed' : 'AdmissionReview failed');
+    return failDecision(policy);
+  };
+
+  const imagePolicy = (raw: string, bytes: Buffer | undefined, timeoutParam: string | undefined, receivedAt: number, started: number): MaybePromise<Answer> => {
     const review = parseImageReview(parseJsonBody(raw));
-    let out: { response: unknown; decision: Decision };
-    try {
-      out = await reviewImageReview(review, deps.lookup, policy, { now: now(), deadline: deadlineFor('image-policy', timeoutParam, receivedAt) });
-    } catch (err) {
-      m.errors.inc({ kind: 'internal' });
-      log.error({ err: describeError(err) }, 'ImageReview failed');
-      const d = failDecision(policy);
-      out = { response: imageReviewResponse(d), decision: d };
-    }
-    const logFields = { namespace: review.spec.namespace ?? null };
-    record('image-policy', out.decision, started, logFields);
-    const json = JSON.stringify(out.response);
-    if (memo.enabled && memoizable(out.decision)) {
-      memo.set('ir', bytes ?? Buffer.from(raw), { parts: [json], bytes: Buffer.byteLength(json), decision: out.decision, identity: identity(), log: logFields }, Date.now());
-    }
-    return { status: 200, json };
-  };
-
-  const admission = async (route: 'validate' | 'mutate', raw: string, bytes: Buffer | undefined, timeoutParam: string | undefined, receivedAt: number, started: number): Promise<Answer> => {
-    const review = parseAdmissionReview(parseJsonBody(raw));
-    let out: { response: unknown; decision: Decision };
-    try {
-      out = await reviewAdmission(review, deps.lookup, policy, { now: now(), deadline: deadlineFor(route, timeoutParam, receivedAt), mutate: route === 'mutate' });
-    } catch (err) {
-      m.errors.inc({ kind: 'internal' });
-      log.error({ err: describeError(err), uid: review.request.uid }, 'AdmissionReview failed');
-      const d = failDecision(policy);
-      out = { response: admissionResponse(review, d), decision: d };
-    }
-    const r = review.request;
-    if (out.decision.code === 'unknown-kind') m.unknownKinds.inc({ kind: m.label('kind', r.kind.kind) });
-    const logFields = { kind: r.kind.kind, namespace: r.namespace ?? null, name: r.name ?? null, operation: r.operation };
-    record(route, out.decision, started, { uid: r.uid, ...logFields });
-    const json = JSON.stringify(out.response);
-    const body = memo.enabled && memoizable(out.decision) ? (bytes ?? Buffer.from(raw)) : undefined;
-    const slot = body !== undefined && body.length <= MEMO_MAX_BODY ? uidSlot(body) : undefined;
-    if (body !== undefined && slot !== undefined && uidSlotIsRequestUid(body, slot, r.uid)) {
-      // The answer with its uid cut out, to be put back per request (the uid must occur once in it).
-      const quoted = `"uid":"${r.uid}"`;
-      const at = json.indexOf(quoted);
-      if (at >= 0 && json.indexOf(r.uid, at + quoted.length) < 0 && json.lastIndexOf(r.uid, at) < 0) {
-        const parts: [string, string] = [json.slice(0, at + 6), json.slice(at + quoted.length)];
-        memo.set(route, body, { parts, bytes: Buffer.byteLength(parts[0]) + Buffer.byteLength(parts[1]), decision: out.decision, identity: identity(), log: logFields }, Date.now(), slot);
+    const finish = (out: { response: unknown; decision: Decision }): Answer => {
+      const logFields = { namespace: review.spec.namespace ?? null };
+      record('image-policy', out.decision, started, logFields);
+      const json = JSON.stringify(out.response);
+      if (memo.enabled && memoizable(out.decision)) {
+        memo.set('ir', bytes ?? Buffer.from(raw), { parts: [json], bytes: Buffer.byteLength(json), decision: out.decision, identity: identity(), log: logFields }, Date.now());
       }
+      return { status: 200, json };
+    };
+    const failed = (err: unknown): Answer => {
+      const d = reviewFailed(err);
+      return finish({ response: imageReviewResponse(d), decision: d });
+    };
+    let out: MaybePromise<{ response: unknown; decision: Decision }>;
+    try {
+      out = decideImageReview(review, deps.lookup, policy, { now: now(), deadline: deadlineFor('image-policy', timeoutParam, receivedAt) });
+    } catch (err) {
+      return failed(err);
     }
-    return { status: 200, json };
+    return out instanceof Promise ? out.then(finish, failed) : finish(out);
   };
 
-  const decide = async (route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number, bytes?: Buffer): Promise<Answer> => {
-    const started = performance.now();
+  const admission = (route: 'validate' | 'mutate', raw: string, bytes: Buffer | undefined, timeoutParam: string | undefined, receivedAt: number, started: number): MaybePromise<Answer> => {
+    const review = parseAdmissionReview(parseJsonBody(raw));
+    const finish = (out: { response: unknown; decision: Decision }): Answer => {
+      const r = review.request;
+      if (out.decision.code === 'unknown-kind') m.unknownKinds.inc({ kind: m.label('kind', r.kind.kind) });
+      const logFields = { kind: r.kind.kind, namespace: r.namespace ?? null, name: r.name ?? null, operation: r.operation };
+      record(route, out.decision, started, { uid: r.uid, ...logFields });
+      const json = JSON.stringify(out.response);
+      const body = memo.enabled && memoizable(out.decision) ? (bytes ?? Buffer.from(raw)) : undefined;
+      const slot = body !== undefined && body.length <= MEMO_MAX_BODY ? uidSlot(body) : undefined;
+      if (body !== undefined && slot !== undefined && uidSlotIsRequestUid(body, slot, r.uid)) {
+        // The answer with its uid cut out, to be put back per request (the uid must occur once in it).
+        const quoted = `"uid":"${r.uid}"`;
+        const at = json.indexOf(quoted);
+        if (at >= 0 && json.indexOf(r.uid, at + quoted.length) < 0 && json.lastIndexOf(r.uid, at) < 0) {
+          const parts: [string, string] = [json.slice(0, at + 6), json.slice(at + quoted.length)];
+          memo.set(route, body, { parts, bytes: Buffer.byteLength(parts[0]) + Buffer.byteLength(parts[1]), decision: out.decision, identity: identity(), log: logFields }, Date.now(), slot);
+        }
+      }
+      return { status: 200, json };
+    };
+    const failed = (err: unknown): Answer => {
+      const d = reviewFailed(err, review.request.uid);
+      return finish({ response: admissionResponse(review, d), decision: d });
+    };
+    let out: MaybePromise<{ response: unknown; decision: Decision }>;
     try {
-      return route === 'image-policy' ? await imagePolicy(raw, bytes, timeoutParam, receivedAt, started) : await admission(route, raw, bytes, timeoutParam, receivedAt, started);
+      out = decideAdmission(review, deps.lookup, policy, { now: now(), deadline: deadlineFor(route, timeoutParam, receivedAt), mutate: route === 'mutate' });
     } catch (err) {
-      if (err instanceof ProtocolError) return refuse(route, err.statusCode, err.code, err.message);
-      m.errors.inc({ kind: 'internal' });
-      log.error({ route, err: describeError(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error');
-      return { status: 500, json: JSON.stringify({ code: 'INTERNAL', message: 'internal error' }) };
+      return failed(err);
     }
+    return out instanceof Promise ? out.then(finish, failed) : finish(out);
+  };
+
+  const internal = (route: RouteName, err: unknown): Answer => {
+    if (err instanceof ProtocolError) return refuse(route, err.statusCode, err.code, err.message);
+    m.errors.inc({ kind: 'internal' });
+    log.error({ route, err: describeError(err), stack: err instanceof Error ? err.stack : undefined }, 'internal error');
+    return { status: 500, json: JSON.stringify({ code: 'INTERNAL', message: 'internal error' }) };
+  };
+
+  const decide = (route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number, bytes?: Buffer): MaybePromise<Answer> => {
+    const started = performance.now();
+    let a: MaybePromise<Answer>;
+    try {
+      a = route === 'image-policy' ? imagePolicy(raw, bytes, timeoutParam, receivedAt, started) : admission(route, raw, bytes, timeoutParam, receivedAt, started);
+    } catch (err) {
+      return internal(route, err);
+    }
+    return a instanceof Promise ? a.catch((err: unknown) => internal(route, err)) : a;
   };
 
   const review = async (route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number, bytes?: Buffer): Promise<Answer> =>

@@ -52,6 +52,12 @@ interface Resolved {
   digest: string;
 }
 
+/** Parsed image strings and digest keys kept (each map is cleared when full). */
+const REFS_MAX = 4096;
+const RESULT_HIT = { cache: 'result', result: 'hit' } as const;
+const RESOLVE_HIT = { cache: 'resolve', result: 'hit' } as const;
+const INVALID_IMAGE = { kind: 'invalid_image' } as const;
+
 /** Time kept free before the request's deadline so the pending answer wins the race. */
 const DEADLINE_SLACK_MS = 20;
 
@@ -160,24 +166,75 @@ export class ScanService {
     });
   }
 
-  /** The port handed to the admission functions. Never rejects. */
-  readonly lookup: ImageLookup = async (image: string, ctx: LookupContext): Promise<ImageCheck> => {
+  /**
+   * The port handed to the admission functions. Never rejects. `lookup.cached` answers synchronously
+   * when the digest is known (pinned, or the tag resolved recently) and its result is cached: the
+   * common case at admission, decided without a promise or a timer.
+   */
+  readonly lookup: ImageLookup = Object.assign(
+    async (image: string, ctx: LookupContext): Promise<ImageCheck> => {
+      try {
+        return await this.#lookup(image, ctx);
+      } catch (err) {
+        return this.#lookupFailed(image, err);
+      }
+    },
+    {
+      cached: (image: string): ImageCheck | undefined => {
+        try {
+          return this.#known(image);
+        } catch (err) {
+          return this.#lookupFailed(image, err);
+        }
+      },
+    },
+  );
+
+  #lookupFailed(image: string, err: unknown): ImageCheck {
+    this.#log.error({ err: describeError(err), image }, 'lookup failed');
+    this.#m.errors.inc({ kind: 'internal' });
+    return { state: 'error', image, code: 'INTERNAL', reason: 'internal error' };
+  }
+
+  /** Image strings as written → parsed reference and canonical name (bounded; a hot image is parsed once). */
+  readonly #refs = new Map<string, { ref: ImageRef; name: string }>();
+
+  /** The parsed reference of an image string (throws as parseReference does). */
+  #parsed(image: string): { ref: ImageRef; name: string } {
+    const hit = this.#refs.get(image);
+    if (hit) return hit;
+    const ref = parseReference(image);
+    const p = { ref, name: formatReference(ref) };
+    if (this.#refs.size >= REFS_MAX) this.#refs.clear();
+    this.#refs.set(image, p);
+    return p;
+  }
+
+  /** What `lookup` answers without waiting, or undefined (then nothing has been counted). */
+  #known(image: string): ImageCheck | undefined {
+    let p: { ref: ImageRef; name: string };
     try {
-      return await this.#lookup(image, ctx);
-    } catch (err) {
-      this.#log.error({ err: describeError(err), image }, 'lookup failed');
-      this.#m.errors.inc({ kind: 'internal' });
-      return { state: 'error', image, code: 'INTERNAL', reason: 'internal error' };
+      p = this.#parsed(image);
+    } catch {
+      this.#m.errors.inc(INVALID_IMAGE);
+      return { state: 'error', image, code: 'INVALID_IMAGE', reason: clientReason('INVALID_IMAGE') };
     }
-  };
+    const pinned = p.ref.digest;
+    const digest = pinned ?? this.#resolved.get(p.name);
+    if (digest === undefined) return undefined;
+    const hit = this.#cached(this.#key(digest));
+    if (!hit) return undefined;
+    if (pinned === undefined) this.#m.cacheLookups.inc(RESOLVE_HIT);
+    return this.#toCheck(image, hit, true);
+  }
 
   async #lookup(image: string, ctx: LookupContext): Promise<ImageCheck> {
     const deadline = ctx.deadline - DEADLINE_SLACK_MS;
     let ref: ImageRef;
     try {
-      ref = parseReference(image);
+      ref = this.#parsed(image).ref;
     } catch {
-      this.#m.errors.inc({ kind: 'invalid_image' });
+      this.#m.errors.inc(INVALID_IMAGE);
       return { state: 'error', image, code: 'INVALID_IMAGE', reason: clientReason('INVALID_IMAGE') };
     }
     // Fast path (the common case at admission): digest known, result cached: no timers, no races.
@@ -214,8 +271,23 @@ export class ScanService {
     return this.#toCheck(image, s.value, false);
   }
 
+  /** digest → cache key for the current backend identity (made once per digest, not per request). */
+  #keys = new Map<string, string>();
+  #keysIdentity = '';
+
   #key(digest: string): string {
-    return `${digest}|${this.#o.backend.cacheIdentity()}`;
+    const identity = this.#o.backend.cacheIdentity();
+    if (identity !== this.#keysIdentity) {
+      this.#keys = new Map();
+      this.#keysIdentity = identity;
+    }
+    let key = this.#keys.get(digest);
+    if (key === undefined) {
+      key = `${digest}|${identity}`;
+      if (this.#keys.size >= REFS_MAX) this.#keys.clear();
+      this.#keys.set(digest, key);
+    }
+    return key;
   }
 
   #toCheck(image: string, c: CachedResult, fromCache: boolean): ImageCheck {
@@ -238,7 +310,7 @@ export class ScanService {
   #cached(key: string): CachedResult | undefined {
     const mem = this.#results.get(key);
     if (mem) {
-      this.#m.cacheLookups.inc({ cache: 'result', result: 'hit' });
+      this.#m.cacheLookups.inc(RESULT_HIT);
       return mem;
     }
     const stored = this.#o.store?.get(key, this.#now());
@@ -260,7 +332,7 @@ export class ScanService {
   /** The cached digest of a tag, if fresh (counted as a resolve-cache hit). */
   #resolvedDigest(ref: ImageRef): string | undefined {
     const d = this.#resolved.get(formatReference(ref));
-    if (d) this.#m.cacheLookups.inc({ cache: 'resolve', result: 'hit' });
+    if (d) this.#m.cacheLookups.inc(RESOLVE_HIT);
     return d;
   }
 
