@@ -12,27 +12,31 @@ export const MAIN = join(REPO, 'bin', 'portcullis.js');
 export interface Measured {
   wallS: number;
   rssMb: number;
+  /** User + system CPU seconds of the process and its threads (and waited-for children). */
+  cpuS: number;
   ok: boolean;
   stderr: string;
 }
 
-/** Run a command under GNU time: wall seconds and peak RSS. */
+/** Run a command under GNU time: wall seconds, peak RSS, CPU seconds. */
 export function measure(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Measured {
   const dir = mkdtempSync(join(tmpdir(), 'bench-time-'));
   const out = join(dir, 'time');
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', out, cmd, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 256 << 20 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', out, cmd, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 256 << 20 });
   let wallS = NaN;
   let rssMb = NaN;
+  let cpuS = NaN;
   try {
     const last = readFileSync(out, 'utf8').trim().split('\n').pop() ?? '';
-    const [w, m] = last.split(' ');
+    const [w, m, u, sy] = last.split(' ');
     wallS = Number(w);
     rssMb = Number(m) / 1024;
+    cpuS = Number(u) + Number(sy);
   } catch {
     /* time did not write: the command failed to start */
   }
   rmSync(dir, { recursive: true, force: true });
-  return { wallS, rssMb, ok: r.status === 0, stderr: (r.stderr ?? '').slice(-500) };
+  return { wallS, rssMb, cpuS, ok: r.status === 0, stderr: (r.stderr ?? '').slice(-500) };
 }
 
 export function median(xs: number[]): number {

@@ -1,13 +1,16 @@
 /**
  * npm run bench:sbom — `portcullis sbom` side by side with Trivy, in one run, on the benchmark images that
  * ../shared/bench/make-images.sh builds (OCI layout, docker-archive, oci-archive, rootfs, local registry).
- * Prints wall time and peak RSS (medians), the ours/Trivy ratio, and whether both list the same packages.
+ * Prints wall time, CPU time (user + system, all threads) and peak RSS, the ours/Trivy ratio (the
+ * median of the per-run ratios: each run pairs our cold run with Trivy's, seconds apart, so a load
+ * change on a shared machine hits both), and whether both list the same packages. The load average is
+ * printed before and after.
  *
  * Env: BENCH_IMAGES (/tmp/bench/images), REGISTRY (127.0.0.1:5055), TRIVY (/tmp/bench/bin/trivy-unupx),
  *      RUNS (3), IMAGES ("minbase python large node distroless"), SOURCES ("registry docker oci oci-archive rootfs").
  */
 import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAIN, NODE, measure, median, table } from './lib.ts';
 
@@ -130,9 +133,15 @@ function inputOf(src: string, img: string): string {
 
 const rows: (string | number)[][] = [];
 const out = mkdtempSync(join(tmpdir(), 'bench-sbom-'));
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadBefore = load();
 for (const img of IMAGES) {
   for (const src of SOURCES) {
     const ours: number[] = [];
+    const oursCpu: number[] = [];
+    const theirsCpu: number[] = [];
+    const ratios: number[] = [];
+    const coldRss: number[] = [];
     const oursRss: number[] = [];
     const warm: number[] = [];
     const theirs: number[] = [];
@@ -146,6 +155,8 @@ for (const img of IMAGES) {
       const cold = measure(NODE, args);
       if (!cold.ok) process.stderr.write(`portcullis failed on ${img} ${src}: ${cold.stderr}\n`);
       ours.push(cold.wallS);
+      oursCpu.push(cold.cpuS);
+      coldRss.push(cold.rssMb);
       oursRss.push(cold.rssMb);
       const w = measure(NODE, args);
       warm.push(w.wallS);
@@ -157,17 +168,35 @@ for (const img of IMAGES) {
         const t = measure(TRIVY, ['--cache-dir', tc, '-q', ...tt, '--format', 'cyclonedx', '-o', trivyFile]);
         if (!t.ok) process.stderr.write(`trivy failed on ${img} ${src}\n`);
         theirs.push(t.wallS);
+        theirsCpu.push(t.cpuS);
         theirsRss.push(t.rssMb);
+        ratios.push(cold.wallS / t.wallS);
         rmSync(tc, { recursive: true, force: true });
       }
     }
     const oc = median(ours);
     const tc = median(theirs);
-    rows.push([img, src, oc, median(warm) * 1000, Math.max(...oursRss), tc, median(theirsRss), Number.isFinite(tc) ? `${(oc / tc).toFixed(2)}x` : 'n/a', existsSync(trivyFile) ? diff(packages(ourFile), packages(trivyFile)) : '']);
+    const ratio = median(ratios);
+    rows.push([
+      img,
+      src,
+      oc,
+      median(oursCpu),
+      median(warm) * 1000,
+      Math.max(...oursRss),
+      median(coldRss),
+      tc,
+      median(theirsCpu),
+      median(theirsRss),
+      Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : 'n/a',
+      existsSync(trivyFile) ? diff(packages(ourFile), packages(trivyFile)) : '',
+    ]);
     process.stderr.write(`${img} ${src}: ours ${oc.toFixed(2)} s, trivy ${Number.isFinite(tc) ? tc.toFixed(2) : 'n/a'} s\n`);
   }
 }
 process.stdout.write(
-  `${table(['image', 'source', 'portcullis cold s', 'portcullis warm ms', 'portcullis peak RSS MB', 'trivy cold s', 'trivy RSS MB', 'ours/trivy', 'packages ours/trivy (deb, npm, pypi)'], rows)}\n`,
+  `${table(['image', 'source', 'ours cold s', 'ours cold CPU s', 'ours warm ms', 'ours peak RSS MB (max)', 'ours cold RSS MB (median)', 'trivy cold s', 'trivy CPU s', 'trivy RSS MB', 'ours/trivy (wall)', 'packages ours/trivy (deb, npm, pypi)'], rows)}\n`,
 );
-process.stdout.write(`\n(${RUNS} runs each, medians; cold = empty cache dir, inputs read once beforehand so both tools start with them in the page cache; Trivy ${TRIVY}; reports in ${out})\n`);
+process.stdout.write(
+  `\n(${RUNS} runs each, medians; ours/trivy = median of the per-run ratios; peak RSS = the largest of all our runs, cold and warm; cold = empty cache dir, inputs read once beforehand so both tools start with them in the page cache; Trivy ${TRIVY}; load average before ${loadBefore}, after ${load()}; reports in ${out})\n`,
+);
