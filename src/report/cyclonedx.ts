@@ -16,9 +16,9 @@ import * as Enums from '@cyclonedx/cyclonedx-library/Enums';
 import * as Models from '@cyclonedx/cyclonedx-library/Models';
 import * as Serialize from '@cyclonedx/cyclonedx-library/Serialize';
 import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
-import { PackageURL } from 'packageurl-js';
 import type { Artifact, CvssEntry, Finding, Package, ScanReport, Severity } from '../domain/index.ts';
 import { AGGREGATED_TARGETS, artifactName, EXTRA_ELSEWHERE, contentUuid, groupResults, isOsPackage, packageFile, packageLayer, reportTime, writeAll, type ResultGroup } from './common.ts';
+import { isValidPurl, makePurl } from '../ecosystems/os/purl.ts';
 import { declaredLicense, parseSpdxExpression, spdxId } from './licenses.ts';
 import type { RenderOptions, Writer } from './types.ts';
 
@@ -32,14 +32,6 @@ const prop = (name: string, value: string): Models.Property => new Models.Proper
 /** Trivy's PkgType names for OS packages (its CycloneDX `aquasecurity:trivy:PkgType` values). */
 function trivyPkgType(p: Package, osFamily: string | undefined): string {
   return isOsPackage(p) ? (osFamily ?? p.type) : p.type;
-}
-
-function parsePurl(s: string): PackageURL | undefined {
-  try {
-    return PackageURL.fromString(s);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Docker Hub's familiar names expanded (alpine → index.docker.io/library/alpine), as Trivy writes repository_url. */
@@ -63,7 +55,7 @@ export function imagePurl(a: Artifact): string | undefined {
   if (arch) q['arch'] = arch;
   if (repo) q['repository_url'] = repositoryUrl(repo);
   const name = (repo ?? artifactName(a).split(/[@:]/)[0] ?? 'image').split('/').pop() ?? 'image';
-  return new PackageURL('oci', undefined, name.toLowerCase(), digest, Object.keys(q).length ? q : undefined, undefined).toString();
+  return makePurl('oci', undefined, name.toLowerCase(), digest, q);
 }
 
 /** License list → CycloneDX licenses: one expression when compound, else ids or names. */
@@ -360,7 +352,7 @@ function groupComponent(g: ResultGroup, os: ScanReport['inventory']['os'], refs:
 }
 
 function packageComponent(p: Package, a: Artifact, osFamily: string | undefined, refs: RefAllocator, compat: boolean): Models.Component {
-  const purl = p.purl && parsePurl(p.purl) ? p.purl : undefined;
+  const purl = p.purl && isValidPurl(p.purl) ? p.purl : undefined;
   const supplier = supplierOf(p);
   const c = new Models.Component(Enums.ComponentType.Library, p.name, {
     bomRef: refs.take(p.purl || `pkg:${p.type}:${p.name}@${p.version}`),
