@@ -207,4 +207,35 @@ describe('portcullis scan of a registry image behind auth', { skip: registryAvai
       await reg.stop();
     }
   });
+
+  it('asks the credential helper the docker config names (credsStore), as docker does; a failing helper is one line', async () => {
+    const reg = await startRegistry({ auth: 'token' });
+    try {
+      await reg.push(DEMO, 'demo/app:1', { layoutTag: 'latest' });
+      const bin = mkdtempSync(join(work, 'helper-bin-'));
+      const log = join(bin, 'asked.log');
+      // docker-credential-pcstore: answers the registry's user for its host, "not found" for others
+      writeFileSync(
+        join(bin, 'docker-credential-pcstore'),
+        `#!${process.execPath}\nlet a = '';\nprocess.stdin.on('data', (c) => (a += c));\nprocess.stdin.on('end', () => {\n  require('fs').appendFileSync(${JSON.stringify(log)}, process.argv[2] + ' ' + a + '\\n');\n  if (a !== ${JSON.stringify(reg.host)}) { process.stdout.write('credentials not found in native keychain'); process.exit(1); }\n  process.stdout.write(JSON.stringify({ ServerURL: a, Username: ${JSON.stringify(reg.user)}, Secret: ${JSON.stringify(reg.password)} }));\n});\n`,
+        { mode: 0o755 },
+      );
+      const dockerDir = mkdtempSync(join(work, 'docker-helper-'));
+      writeFileSync(join(dockerDir, 'config.json'), JSON.stringify({ auths: { [reg.host]: {} }, credsStore: 'pcstore' }));
+      const dbCache = join(work, 'reg-db-helper');
+      assert.equal((await cli(['--cache-dir', dbCache, 'db', 'import', join(REPO_ROOT, 'demo', 'advisories')])).code, 0);
+      const env = { DOCKER_CONFIG: dockerDir, HOME: work, PATH: `${bin}:${process.env['PATH'] ?? ''}` };
+      const ok = await cli(['--cache-dir', dbCache, 'scan', `${reg.host}/demo/app:1`, '--format', 'json'], { env });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(rows(ok.stdout).length, 5);
+      assert.match(readFileSync(log, 'utf8'), new RegExp(`^get ${reg.host.replace(/\./g, '\\.')}$`, 'm'));
+      writeFileSync(join(dockerDir, 'config.json'), JSON.stringify({ credHelpers: { [reg.host]: 'pcabsent' } }));
+      const bad = await cli(['--cache-dir', dbCache, 'scan', `${reg.host}/demo/app:1`, '--no-cache'], { env });
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /^error: .*docker-credential-pcabsent, which is not on PATH/m);
+      assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    } finally {
+      await reg.stop();
+    }
+  });
 });

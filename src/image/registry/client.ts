@@ -12,7 +12,7 @@ import { digestOf, verified, verifyBuffer } from '../digest.ts';
 import { MANIFEST_ACCEPT, MANIFEST_MAX_BYTES, parseManifest, type Descriptor, type ImageIndex, type ImageManifest } from '../manifest.ts';
 import { apiHost, checkDigest, formatReference, isDigest, type ImageRef } from '../reference.ts';
 import { basicHeader, parseChallenges, parseTokenResponse, repositoryScope, type Challenge } from './auth.ts';
-import { loadDockerConfig, type CredentialStore, type Credentials } from './credentials.ts';
+import { loadDockerConfig, runCredentialHelper, type CredentialStore, type Credentials } from './credentials.ts';
 import { createAgents, destroyAgents, header, httpRequest, readBody, type Agents, type HttpResponse, type HttpSettings } from './http.ts';
 import { leanRequest } from './lean-http.ts';
 import { assertPublicHost } from './ssrf.ts';
@@ -25,6 +25,9 @@ export interface RetryPolicy {
   /** Cap on any single wait, including Retry-After. Default 10 s. */
   maxDelayMs?: number;
 }
+
+/** How long a credential helper's answer is reused (cloud registries' helper tokens last hours). */
+const HELPER_ANSWER_TTL_MS = 5 * 60_000;
 
 export interface RegistryOptions {
   /**
@@ -142,6 +145,8 @@ export class RegistryClient {
   /** Authorization header per "host repo" once a challenge was answered; with expiry. */
   readonly #auth = new Map<string, { header: string; expires: number }>();
   #creds: Promise<CredentialStore> | undefined;
+  /** Credential-helper answers per registry, asked again after HELPER_ANSWER_TTL_MS (their tokens expire). */
+  readonly #helped = new Map<string, { at: number; p: Promise<Credentials | undefined> }>();
 
   constructor(opts: RegistryOptions = {}) {
     this.#o = opts;
@@ -171,7 +176,23 @@ export class RegistryClient {
     if (direct) return direct;
     if (!this.#o.registryConfig) return undefined;
     this.#creds ??= loadDockerConfig(this.#o.registryConfig);
-    return (await this.#creds)(registry);
+    const store = await this.#creds;
+    const helper = store.helperFor?.(registry);
+    if (helper) {
+      let e = this.#helped.get(registry);
+      if (!e || Date.now() - e.at > HELPER_ANSWER_TTL_MS) {
+        e = { at: Date.now(), p: runCredentialHelper(helper, registry) };
+        this.#helped.set(registry, e);
+        // a failure is not remembered: the next request asks the helper again
+        const mine = e;
+        e.p.catch(() => {
+          if (this.#helped.get(registry) === mine) this.#helped.delete(registry);
+        });
+      }
+      const c = await e.p;
+      if (c) return c;
+    }
+    return store(registry);
   }
 
   /** https, or http for an insecure registry that does not speak TLS (decided once per host). */

@@ -4,6 +4,12 @@
  * shape) or a legacy `.dockercfg` (the `auths` map at the top level). The caller decides which file
  * (CLI: --registry-config, else $DOCKER_CONFIG/config.json, else ~/.docker/config.json); this module
  * never reads the environment. Credentials are never logged: `Credentials` has a redacting toJSON.
+ *
+ * `credHelpers` ({"registry": "NAME"}) and `credsStore` ("NAME") name Docker credential helpers, the
+ * programs `docker-credential-NAME` on PATH that speak Docker's credential-helper protocol (`get`,
+ * the server address on stdin, `{"ServerURL","Username","Secret"}` on stdout). As Docker does, a
+ * registry's own helper goes first, then the store, then the `auths` entry. A helper is run without a
+ * shell (execFile, argv ["get"]), with a timeout and an output cap, once per registry per process.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -20,7 +26,15 @@ export interface Credentials {
   registryToken?: string;
 }
 
-export type CredentialStore = (registry: string) => Credentials | undefined;
+export type CredentialStore = ((registry: string) => Credentials | undefined) & {
+  /** The credential helper (NAME of docker-credential-NAME) that answers for this registry, if any. */
+  helperFor?: (registry: string) => string | undefined;
+};
+
+/** Helper names as Docker allows them in practice: no path separators, nothing a shell would read. */
+const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const HELPER_TIMEOUT_MS = 10_000;
+const HELPER_MAX_OUTPUT = 64 * 1024;
 
 const HUB_KEYS = ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io', 'https://index.docker.io/v1'];
 
@@ -72,6 +86,17 @@ export function parseDockerConfig(text: string, where = 'registry config'): Cred
   }
   if (!isObject(doc)) throw new ScannerError('REGISTRY_CONFIG_INVALID', `${where}: not a JSON object`);
   const auths = isObject(doc['auths']) ? doc['auths'] : doc['auths'] === undefined && !('credsStore' in doc) && !('credHelpers' in doc) ? doc : {};
+  const helpers = new Map<string, string>();
+  if (isObject(doc['credHelpers'])) {
+    for (const [key, name] of Object.entries(doc['credHelpers'])) {
+      if (typeof name !== 'string' || !HELPER_NAME.test(name)) throw new ScannerError('REGISTRY_CONFIG_INVALID', `${where}: credHelpers["${key.slice(0, 100)}"] is not a credential helper name`);
+      helpers.set(normaliseRegistryKey(key), name);
+    }
+  }
+  const credsStore = doc['credsStore'];
+  if (credsStore !== undefined && credsStore !== '' && (typeof credsStore !== 'string' || !HELPER_NAME.test(credsStore))) {
+    throw new ScannerError('REGISTRY_CONFIG_INVALID', `${where}: credsStore is not a credential helper name`);
+  }
   const map = new Map<string, Credentials>();
   for (const [key, v] of Object.entries(auths)) {
     const c = entryCredentials(v, where);
@@ -80,7 +105,55 @@ export function parseDockerConfig(text: string, where = 'registry config'): Cred
     // an exact key wins over a normalised duplicate (e.g. "docker.io" and the v1 URL)
     if (!map.has(k) || HUB_KEYS.includes(key)) map.set(k, c);
   }
-  return (registry: string) => map.get(normaliseRegistryKey(registry));
+  const store: CredentialStore = (registry: string) => map.get(normaliseRegistryKey(registry));
+  if (helpers.size > 0 || (typeof credsStore === 'string' && credsStore)) {
+    store.helperFor = (registry: string) => helpers.get(normaliseRegistryKey(registry)) ?? (typeof credsStore === 'string' && credsStore ? credsStore : undefined);
+  }
+  return store;
+}
+
+/** The server address Docker hands a helper: the v1 URL for Docker Hub, else the host[:port]. */
+function helperServerAddress(registry: string): string {
+  const k = normaliseRegistryKey(registry);
+  return k === DOCKER_HUB ? 'https://index.docker.io/v1/' : k;
+}
+
+/**
+ * Runs `docker-credential-NAME get` for a registry. "Not found" (the helper's exit 1 with
+ * "credentials not found") is no credentials; a missing program, a timeout, bad output or another
+ * failure is one ScannerError line naming the helper (never its output, which may hold a secret).
+ */
+export async function runCredentialHelper(name: string, registry: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = HELPER_TIMEOUT_MS): Promise<Credentials | undefined> {
+  if (!HELPER_NAME.test(name)) throw new ScannerError('REGISTRY_CONFIG_INVALID', `"${name.slice(0, 100)}" is not a credential helper name`);
+  const program = `docker-credential-${name}`;
+  const { execFile } = await import('node:child_process');
+  const out = await new Promise<string | undefined>((resolve, reject) => {
+    const child = execFile(program, ['get'], { env, timeout: timeoutMs, maxBuffer: HELPER_MAX_OUTPUT, windowsHide: true }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: unknown };
+      if (e.code === 'ENOENT') return reject(new ScannerError('REGISTRY_CREDENTIALS', `the registry config names credential helper ${program}, which is not on PATH`));
+      if (e.killed) return reject(new ScannerError('REGISTRY_CREDENTIALS', `credential helper ${program} did not answer within ${timeoutMs / 1000} s`));
+      if (/credentials not found/i.test(`${stdout}${stderr}`)) return resolve(undefined);
+      reject(new ScannerError('REGISTRY_CREDENTIALS', `credential helper ${program} failed for ${registry} (exit ${typeof e.code === 'number' ? e.code : '?'})`));
+    });
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(helperServerAddress(registry));
+  });
+  if (out === undefined) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(out);
+  } catch {
+    throw new ScannerError('REGISTRY_CREDENTIALS', `credential helper ${program} answered something that is not JSON`);
+  }
+  if (!isObject(doc) || typeof doc['Secret'] !== 'string' || (doc['Username'] !== undefined && typeof doc['Username'] !== 'string')) {
+    throw new ScannerError('REGISTRY_CREDENTIALS', `credential helper ${program} answered without a Username/Secret`);
+  }
+  const user = (doc['Username'] as string | undefined) ?? '';
+  const secret = doc['Secret'];
+  if (!secret) return undefined;
+  // Docker's convention: Username "<token>" means Secret is an identity (refresh) token.
+  return redacted(user === '<token>' ? { identityToken: secret } : { username: user, password: secret });
 }
 
 /** Reads a docker config file. A missing file is "no credentials" only when `optional`. */
