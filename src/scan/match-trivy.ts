@@ -147,59 +147,47 @@ function apkRolling(bucket: string): OsDriver {
 }
 
 /**
- * Debian 0.44: source name, source version compared, installed version printed; an advisory's own
- * severity is package-specific (SeveritySource 'debian'); unfixed advisories keep their status.
+ * The dpkg family as Trivy 0.44 matches it: source name, source version compared, installed version
+ * printed; unfixed advisories keep their status. Debian (`vendor` set) also takes an advisory's own
+ * severity, which is package-specific (SeveritySource 'debian'), and its vendor ids; Ubuntu does not.
  */
-const debian: OsDriver = {
-  bucket: (os) => `debian ${major(os.version)}`,
-  name: srcName,
-  detect(ctx, pkg) {
-    const source = srcVersion(pkg);
-    if (!DEB.isValid(source)) return [];
-    const out: RawVuln[] = [];
-    for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, srcName(pkg))) {
-      const v = base(ctx, id, pkg, pkg.version);
-      if (adv.VendorIDs?.length) v.vendorIds = adv.VendorIDs;
-      const s = sev(adv.Severity);
-      if (s && s !== 'UNKNOWN') {
-        v.severity = s;
-        v.severitySource = 'debian';
-      }
-      if (!adv.FixedVersion) {
-        if (adv.Status) v.status = adv.Status;
+function dpkgFamily(bucket: OsDriver['bucket'], vendor?: 'debian'): OsDriver {
+  return {
+    bucket,
+    name: srcName,
+    detect(ctx, pkg) {
+      const source = srcVersion(pkg);
+      if (!DEB.isValid(source)) return [];
+      const out: RawVuln[] = [];
+      for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, srcName(pkg))) {
+        const v = base(ctx, id, pkg, pkg.version);
+        if (vendor) {
+          if (adv.VendorIDs?.length) v.vendorIds = adv.VendorIDs;
+          const s = sev(adv.Severity);
+          if (s && s !== 'UNKNOWN') {
+            v.severity = s;
+            v.severitySource = vendor;
+          }
+        }
+        if (!adv.FixedVersion) {
+          if (adv.Status) v.status = adv.Status;
+          out.push(v);
+          continue;
+        }
+        if (debLess(source, adv.FixedVersion) !== true) continue;
+        v.fixed = adv.FixedVersion;
         out.push(v);
-        continue;
       }
-      if (debLess(source, adv.FixedVersion) !== true) continue;
-      v.fixed = adv.FixedVersion;
-      out.push(v);
-    }
-    return out;
-  },
-};
+      return out;
+    },
+  };
+}
 
-/** Ubuntu 0.44: as Debian without package-specific severities or vendor ids; the release as it is ('22.04'). */
-const ubuntu: OsDriver = {
-  bucket: (os) => `ubuntu ${os.version}`,
-  name: srcName,
-  detect(ctx, pkg) {
-    const source = srcVersion(pkg);
-    if (!DEB.isValid(source)) return [];
-    const out: RawVuln[] = [];
-    for (const [id, adv] of ctx.db.osAdvisories(ctx.bucket, srcName(pkg))) {
-      const v = base(ctx, id, pkg, pkg.version);
-      if (!adv.FixedVersion) {
-        if (adv.Status) v.status = adv.Status;
-        out.push(v);
-        continue;
-      }
-      if (debLess(source, adv.FixedVersion) !== true) continue;
-      v.fixed = adv.FixedVersion;
-      out.push(v);
-    }
-    return out;
-  },
-};
+/** Debian 0.44: the major release ('12'). */
+const debian = dpkgFamily((os) => `debian ${major(os.version)}`, 'debian');
+
+/** Ubuntu 0.44: the release as it is ('22.04'). */
+const ubuntu = dpkgFamily((os) => `ubuntu ${os.version}`);
 
 /** Amazon 0.44: first word of the release ('2', '2022', '2023', anything else is 1), binary name, dpkg order (sic). */
 const amazon: OsDriver = {
