@@ -4,15 +4,21 @@ import type { CliContext } from '../context.ts';
 /**
  * Every CLI command, one module each, listed here (adding a command touches this table and its file).
  * A module exports `register(program, ctx)`; heavy imports happen inside the action so
- * `portcullis --help` and small commands start fast.
+ * `portcullis --help` and small commands start fast. `names` are the top-level command names (and
+ * aliases) the module registers: a run that names one loads and registers only that module.
  */
 export type RegisterCommand = (program: Command, ctx: () => CliContext) => void;
 
-export const commands: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
-  () => import('./scan.ts'),
-  () => import('./sbom.ts'),
-  () => import('./demo.ts'),
-  () => import('./server.ts'),
-  () => import('./k8s.ts'),
-  () => import('./db.ts'),
+export interface CommandModule {
+  readonly names: readonly string[];
+  readonly load: () => Promise<{ register: RegisterCommand }>;
+}
+
+export const commands: readonly CommandModule[] = [
+  { names: ['scan', 'image'], load: () => import('./scan.ts') },
+  { names: ['sbom'], load: () => import('./sbom.ts') },
+  { names: ['demo'], load: () => import('./demo.ts') },
+  { names: ['server'], load: () => import('./server.ts') },
+  { names: ['k8s'], load: () => import('./k8s.ts') },
+  { names: ['db'], load: () => import('./db.ts') },
 ];
