@@ -62,8 +62,24 @@ export const MAX_IMAGE_LENGTH = 1024;
 
 export type ReferenceCheck = { ok: true; ref: ImageRef } | { ok: false; why: string };
 
+/** Results of checkImageReference per image string (a pure function: bounded memo, frozen results). */
+const REFERENCE_CACHE_MAX = 4096;
+const referenceCache = new Map<string, ReferenceCheck>();
+
 /** Checks an image string from a pod before anything else sees it (it is attacker-controlled). */
 export function checkImageReference(image: string): ReferenceCheck {
+  if (image.length > 512) return checkReference(image);
+  const hit = referenceCache.get(image);
+  if (hit !== undefined) return hit;
+  const r = checkReference(image);
+  if (r.ok) Object.freeze(r.ref);
+  Object.freeze(r);
+  if (referenceCache.size >= REFERENCE_CACHE_MAX) referenceCache.clear();
+  referenceCache.set(image, r);
+  return r;
+}
+
+function checkReference(image: string): ReferenceCheck {
   if (image.length === 0) return { ok: false, why: 'empty' };
   if (image.length > MAX_IMAGE_LENGTH) return { ok: false, why: `${image.length} characters long (limit ${MAX_IMAGE_LENGTH})` };
   if (!REFERENCE_CHARS.test(image)) return { ok: false, why: 'contains characters not allowed in an image reference' };
