@@ -118,6 +118,16 @@ export function pointer(segments: readonly (string | number)[]): string {
   return segments.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 }
 
+/** The JSON pointer of a container list of a kind ('/spec/template/spec/containers'), made once per kind and list. */
+const listPointers = new WeakMap<WorkloadKind, Map<ContainerList, string>>();
+function listPointer(w: WorkloadKind, list: ContainerList): string {
+  let m = listPointers.get(w);
+  if (!m) listPointers.set(w, (m = new Map()));
+  let p = m.get(list);
+  if (p === undefined) m.set(list, (p = pointer([...w.podSpec, list])));
+  return p;
+}
+
 function at(obj: unknown, path: readonly string[]): unknown {
   let cur: unknown = obj;
   for (const k of path) {
@@ -156,7 +166,7 @@ export function extractImages(w: WorkloadKind, object: unknown, lists: readonly 
         if (w.kind === 'Pod') return { ok: false, problem: `${list}[${i}]${c.name ? ` (${c.name})` : ''} has no image` };
         continue;
       }
-      const e: ExtractedImage = { image: c.image, containerType: list, pointer: pointer([...w.podSpec, list, i, 'image']) };
+      const e: ExtractedImage = { image: c.image, containerType: list, pointer: `${listPointer(w, list)}/${i}/image` };
       if (c.name !== undefined) e.name = c.name;
       images.push(e);
     }
