@@ -16,6 +16,7 @@
  * Tag → digest staleness grows by at most `ttlMs` beyond `cache.resolveTtl`.
  */
 import type { Decision, Policy } from '../domain/policy.ts';
+import type { CounterSeries, HistogramSeries } from '../metrics/index.ts';
 import { exceptionExpiry } from '../policy/index.ts';
 import type { Logger } from '../shared/log.ts';
 
@@ -31,8 +32,8 @@ export interface MemoEntry {
   logger?: Logger;
   /** The decision line's fixed fields, serialised once (written directly by the server's own logger). */
   line?: string;
-  /** Metric label sets for this decision, made once. */
-  counted?: { decision: { route: string; result: string; code: string }; route: { route: string }; kind?: { kind: string } };
+  /** Metric series for this decision, looked up once. */
+  counted?: { decision: CounterSeries; duration: HistogramSeries; breakGlass: CounterSeries; kind?: CounterSeries };
   /** UTF-8 length of the answer (for AdmissionReview without the quoted uid: add 38). */
   bytes: number;
   /** The request body's bytes before its uid slot (ImageReview: the whole body) and after it. */

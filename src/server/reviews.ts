@@ -23,7 +23,7 @@ import {
 } from '../admission/index.ts';
 import type { ServerConfig } from '../config/server-schema.ts';
 import type { Decision, Policy } from '../domain/policy.ts';
-import type { Metrics } from '../metrics/index.ts';
+import type { CounterSeries, HistogramSeries, Metrics } from '../metrics/index.ts';
 import { describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import { DecisionMemo, MEMO_MAX_BODY, memoizable, type MemoEntry, type MemoSlot } from './decision-memo.ts';
@@ -192,26 +192,49 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     return { status, json: JSON.stringify({ code, message }) };
   };
 
-  const decisionFields = (route: RouteName, d: Decision, extra: Record<string, unknown>): Record<string, unknown> => ({
-    ...extra,
-    route,
-    images: d.images.map((v) => v.image),
-    digests: d.images.map((v) => v.digest ?? null),
-    cached: d.images.filter((v) => v.fromCache).length,
-    decision: d.outcome,
-    allowed: d.allowed,
-    code: d.code,
-    reason: d.reason,
-    ...(d.breakGlass ? { breakGlass: true } : {}),
-  });
+  /** The decision line's fields after `extra` (the request's own), in pino's order of the original call. */
+  const decisionFields = (route: RouteName, d: Decision, extra: Record<string, unknown>): Record<string, unknown> => {
+    const images: string[] = [];
+    const digests: (string | null)[] = [];
+    let cached = 0;
+    for (const v of d.images) {
+      images.push(v.image);
+      digests.push(v.digest ?? null);
+      if (v.fromCache) cached++;
+    }
+    const f: Record<string, unknown> = { ...extra, route, images, digests, cached, decision: d.outcome, allowed: d.allowed, code: d.code, reason: d.reason };
+    if (d.breakGlass) f['breakGlass'] = true;
+    return f;
+  };
+
+  /** Metric series per route and per (route, outcome, code): made once, then each count is an addition. */
+  const routeSeries = new Map<RouteName, { duration: HistogramSeries; breakGlass: CounterSeries; decisions: Map<string, Map<string, CounterSeries>> }>();
+  const seriesFor = (route: RouteName, d: Decision): { duration: HistogramSeries; breakGlass: CounterSeries; decision: CounterSeries } => {
+    let r = routeSeries.get(route);
+    if (!r) routeSeries.set(route, (r = { duration: m.requestDuration.series(route), breakGlass: m.series(m.breakGlass, { route }), decisions: new Map() }));
+    let byCode = r.decisions.get(d.outcome);
+    if (!byCode) r.decisions.set(d.outcome, (byCode = new Map()));
+    let decision = byCode.get(d.code);
+    if (!decision) byCode.set(d.code, (decision = m.series(m.decisions, { route, result: d.outcome, code: m.label('code', d.code) })));
+    return { duration: r.duration, breakGlass: r.breakGlass, decision };
+  };
+  const decisionHit = m.series(m.cacheLookups, DECISION_HIT);
 
   const count = (route: RouteName, d: Decision, secs: number): void => {
-    m.decisions.inc({ route, result: d.outcome, code: m.label('code', d.code) });
-    m.requestDuration.observe({ route }, secs);
-    if (d.breakGlass) m.breakGlass.inc({ route });
+    const c = seriesFor(route, d);
+    c.decision.inc();
+    c.duration.observe(secs);
+    if (d.breakGlass) c.breakGlass.inc();
   };
 
   const ms = (secs: number): number => Math.round(secs * 10_000) / 10;
+
+  // Decision lines are written directly when the logger is the server's own (pino's layout — level,
+  // time, the child's bindings, the call's fields, msg — through the same writer, so lines stay in
+  // order; the fields are one JSON.stringify, not pino's per-key serialiser). Memo hits use a
+  // pre-serialised prefix per entry, then the uid and duration. Any other logger (tests) gets the
+  // same fields through pino.
+  const sink = decisionLineSink(deps.logger);
 
   const record = (route: RouteName, d: Decision, started: number, extra: Record<string, unknown>): void => {
     const secs = (performance.now() - started) / 1000;
@@ -221,26 +244,26 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     } catch (err) {
       log.warn({ err: describeError(err) }, 'decision hook failed');
     }
-    log.info({ ...decisionFields(route, d, extra), durationMs: ms(secs) }, 'decision');
+    const fields = decisionFields(route, d, extra);
+    fields['durationMs'] = ms(secs);
+    if (sink) {
+      if (sink.infoEnabled()) sink.write(`{"level":30,"time":${Date.now()},"component":"http",${JSON.stringify(fields).slice(1, -1)},"msg":"decision"}\n`);
+      return;
+    }
+    log.info(fields, 'decision');
   };
-
-  // Memo hits write their decision line themselves when the logger is the server's own (same format
-  // and writer as pino's lines, so they stay in order): a pre-serialised prefix per entry, then the
-  // uid and duration. Any other logger (tests) gets the same fields through pino.
-  const sink = decisionLineSink(deps.logger);
 
   const recordMemo = (route: RouteName, e: MemoEntry, started: number, uid?: string): void => {
     const secs = (performance.now() - started) / 1000;
     const c = (e.counted ??= {
-      decision: { route, result: e.decision.outcome, code: m.label('code', e.decision.code) },
-      route: { route },
-      ...(e.decision.code === 'unknown-kind' ? { kind: { kind: m.label('kind', String(e.log['kind'])) } } : {}),
+      ...seriesFor(route, e.decision),
+      ...(e.decision.code === 'unknown-kind' ? { kind: m.series(m.unknownKinds, { kind: m.label('kind', String(e.log['kind'])) }) } : {}),
     });
-    m.decisions.inc(c.decision);
-    m.requestDuration.observe(c.route, secs);
-    if (e.decision.breakGlass) m.breakGlass.inc(c.route);
-    if (c.kind) m.unknownKinds.inc(c.kind);
-    m.cacheLookups.inc(DECISION_HIT);
+    c.decision.inc();
+    c.duration.observe(secs);
+    if (e.decision.breakGlass) c.breakGlass.inc();
+    c.kind?.inc();
+    decisionHit.inc();
     if (sink) {
       if (!sink.infoEnabled()) return;
       // pino's layout: level, time, the child's bindings, the call's fields, msg.

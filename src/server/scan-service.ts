@@ -14,7 +14,7 @@ import type { Finding, OsInfo } from '../domain/index.ts';
 import type { ImageCheck, ImageLookup, LookupContext } from '../admission/types.ts';
 import type { ScanBackend } from '../backends/index.ts';
 import { formatReference, parseReference, resolveDigest, type ImageRef, type RegistryOptions } from '../image/index.ts';
-import type { Metrics } from '../metrics/index.ts';
+import type { CounterSeries, Metrics } from '../metrics/index.ts';
 import { ScannerError, describeError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { ResultStore } from '../store/results-store.ts';
@@ -144,6 +144,8 @@ export class ScanService {
   readonly #o: ScanServiceOptions;
   readonly #log: Logger;
   readonly #m: Metrics;
+  readonly #resultHit: CounterSeries;
+  readonly #resolveHit: CounterSeries;
   readonly #now: () => number;
   readonly #results: TtlCache<CachedResult>;
   readonly #resolved: TtlCache<string>;
@@ -157,6 +159,8 @@ export class ScanService {
     this.#o = opts;
     this.#log = opts.logger.child({ component: 'scan-service' });
     this.#m = opts.metrics;
+    this.#resultHit = opts.metrics.series(opts.metrics.cacheLookups, RESULT_HIT);
+    this.#resolveHit = opts.metrics.series(opts.metrics.cacheLookups, RESOLVE_HIT);
     this.#now = opts.now ?? Date.now;
     this.#results = new TtlCache(opts.cache.maxEntries, this.#now);
     this.#resolved = new TtlCache(opts.cache.maxEntries, this.#now);
@@ -224,7 +228,7 @@ export class ScanService {
     if (digest === undefined) return undefined;
     const hit = this.#cached(this.#key(digest));
     if (!hit) return undefined;
-    if (pinned === undefined) this.#m.cacheLookups.inc(RESOLVE_HIT);
+    if (pinned === undefined) this.#resolveHit.inc();
     return this.#toCheck(image, hit, true);
   }
 
@@ -310,7 +314,7 @@ export class ScanService {
   #cached(key: string): CachedResult | undefined {
     const mem = this.#results.get(key);
     if (mem) {
-      this.#m.cacheLookups.inc(RESULT_HIT);
+      this.#resultHit.inc();
       return mem;
     }
     const stored = this.#o.store?.get(key, this.#now());
@@ -332,7 +336,7 @@ export class ScanService {
   /** The cached digest of a tag, if fresh (counted as a resolve-cache hit). */
   #resolvedDigest(ref: ImageRef): string | undefined {
     const d = this.#resolved.get(formatReference(ref));
-    if (d) this.#m.cacheLookups.inc(RESOLVE_HIT);
+    if (d) this.#resolveHit.inc();
     return d;
   }
 

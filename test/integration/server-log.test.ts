@@ -113,6 +113,39 @@ describe('decision lines of memo hits', () => {
     assert.deepEqual(fromMemo['images'], [image]);
   });
 
+  it('decided lines (memo off) are the lines pino would write, for names that need escaping too', async () => {
+    const file = join(dir, 'decided.log');
+    const logger = createServerLogger({ level: 'info', dest: file, chunkBytes: 0 });
+    const srv = await startTestServer({ logger, server: { mutate: true, cache: { persist: false, decisionTtl: '0s' } }, extra: { backend: new CleanBackend() } });
+    const image = `registry.example.test/acme/log@sha256:${'56'.repeat(32)}`;
+    const names = ['web', 'we"b\\x', 'caf\u00e9-\u2028-\u65e5\u672c', `n${'x'.repeat(150)}`];
+    try {
+      for (const [i, name] of names.entries()) {
+        const review = podReview(`7b0c4c1e-0000-4000-8000-00000000002${i}`, [image, 'bad image!'], 'team-c') as { request: Record<string, unknown> };
+        review.request['name'] = name;
+        assert.equal((await post(`${srv.url}/${i % 2 ? 'mutate' : 'validate'}`, review)).status, 200);
+      }
+      assert.equal((await post(`${srv.url}/scan`, imageReview([image], { namespace: 'team-"d"' }))).status, 200);
+    } finally {
+      await srv.close();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const raw = readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"msg":"decision"'));
+    assert.equal(raw.length, names.length + 1);
+    for (const text of raw) {
+      const line = JSON.parse(text) as Record<string, unknown>;
+      const chunks: string[] = [];
+      const p = pino({ level: 'info', base: null }, new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c.toString()), cb()) }));
+      const { level: _l, time, component: _c, msg: _msg, ...fields } = line;
+      p.child({ component: 'http' }).info(fields, 'decision');
+      const want = chunks.join('').trim();
+      assert.equal(text.replace(/^\{"level":30,"time":\d+,/, '{'), want.replace(/^\{"level":30,"time":\d+,/, '{'), 'byte for byte but the time');
+      assert.equal(typeof time, 'number');
+      assert.equal(line['memo'], undefined);
+    }
+    assert.deepEqual(raw.map((l) => (JSON.parse(l) as { name?: unknown }).name), [...names, undefined]);
+  });
+
   it('are not written when the level is above info', async () => {
     const file = join(dir, 'quiet.log');
     const logger = createServerLogger({ level: 'warn', dest: file, chunkBytes: 0 });
