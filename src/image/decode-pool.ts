@@ -52,6 +52,9 @@ const READ = 1 << 20;
 const ZCHUNK = 256 << 10;
 const OUT_BUF = 512 << 10;
 const MAX_BUFS = 4;
+/** Forwarded network input: message size and how many such buffers the main thread keeps for reuse. */
+const NET_BUF = 512 << 10;
+const NET_FREE = 4;
 
 /* eslint-disable */
 /**
@@ -550,7 +553,7 @@ export class DecodePool {
   #onMessage(m: FromWorker): void {
     if (m.t === 'ret') {
       // forwarded-input buffers serve every layer of the pool (also those returned after their job ended)
-      if (m.buf.byteLength === READ && this.#netFree.length < 6) this.#netFree.push(m.buf);
+      if (m.buf.byteLength === NET_BUF && this.#netFree.length < NET_FREE) this.#netFree.push(m.buf);
       return;
     }
     const j = this.#jobs.get(m.id);
@@ -579,7 +582,7 @@ export class DecodePool {
     if (!job.file) {
       const it = (job.source ?? (async function* () {})())[Symbol.asyncIterator]();
       src = it;
-      // Network chunks are small (16-64 KiB): they are coalesced into READ-sized messages, so a
+      // Network chunks are small (16-64 KiB): they are coalesced into NET_BUF-sized messages, so a
       // layer costs a few hundred messages, not thousands of round trips.
       let carry: Buffer | undefined;
       let ended = false;
@@ -587,10 +590,10 @@ export class DecodePool {
       p.pull = () => {
         // one fill at a time: chunks must reach the worker in order
         chain = chain.then(async (): Promise<void> => {
-          const ab = this.#netFree.pop() ?? new ArrayBuffer(READ);
+          const ab = this.#netFree.pop() ?? new ArrayBuffer(NET_BUF);
           const into = new Uint8Array(ab);
           let fill = 0;
-          while (fill < READ && !ended) {
+          while (fill < NET_BUF && !ended) {
             let c = carry;
             carry = undefined;
             if (!c) {
@@ -601,7 +604,7 @@ export class DecodePool {
               }
               c = r.value;
             }
-            const n = Math.min(c.length, READ - fill);
+            const n = Math.min(c.length, NET_BUF - fill);
             into.set(c.subarray(0, n), fill);
             fill += n;
             if (n < c.length) carry = c.subarray(n);
