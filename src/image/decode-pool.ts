@@ -50,8 +50,8 @@ type FromWorker =
 /** Input read size, zlib output piece, transfer buffer size, transfer buffers per layer (= window). */
 const READ = 1 << 20;
 const ZCHUNK = 256 << 10;
-const OUT_BUF = 512 << 10;
-const MAX_BUFS = 4;
+const OUT_BUF = 1 << 20;
+const MAX_BUFS = 2;
 /** Forwarded network input: message size and how many such buffers the main thread keeps for reuse. */
 const NET_BUF = 512 << 10;
 const NET_FREE = 4;
