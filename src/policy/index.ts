@@ -174,10 +174,22 @@ export function evaluateFindings(check: ImageCheck, namespace: string | undefine
     return v;
   }
   const memoised = recall(check, namespace, policy, now);
-  if (memoised) return { ...memoised, fromCache: check.fromCache };
+  if (memoised) return variant(memoised, check.fromCache);
   const v = scannedVerdict(check, namespace, policy, now, label);
-  remember(check, namespace, policy, now, v);
-  return { ...v, fromCache: check.fromCache };
+  const m = remember(check, namespace, policy, now, v);
+  return m ? variant(m, check.fromCache) : { ...v, fromCache: check.fromCache };
+}
+
+/** The memo's verdict with `fromCache` set: one frozen object per entry and value, so identical inputs give the same object. */
+function variant(m: Memo, fromCache: boolean): ImageVerdict {
+  const i = fromCache ? 1 : 0;
+  let v = m.variants[i];
+  if (v === undefined) {
+    v = Object.freeze({ ...m.verdict, fromCache });
+    m.variants[i] = v;
+    stable.add(v);
+  }
+  return v;
 }
 
 function scannedVerdict(
@@ -217,6 +229,8 @@ interface Memo {
   after: number;
   until: number;
   verdict: ImageVerdict;
+  /** The verdict as returned, with fromCache false / true (made on first use, frozen). */
+  variants: [ImageVerdict | undefined, ImageVerdict | undefined];
 }
 const MEMO_PER_RESULT = 256;
 const memo = new WeakMap<readonly Finding[], Map<string, Memo>>();
@@ -235,14 +249,14 @@ function memoKey(check: Extract<ImageCheck, { state: 'scanned' }>, namespace: st
   return `${check.image}\0${check.digest}\0${namespace ?? ''}`;
 }
 
-function recall(check: Extract<ImageCheck, { state: 'scanned' }>, namespace: string | undefined, policy: Policy, now: Date): ImageVerdict | undefined {
+function recall(check: Extract<ImageCheck, { state: 'scanned' }>, namespace: string | undefined, policy: Policy, now: Date): Memo | undefined {
   const m = memo.get(check.findings)?.get(memoKey(check, namespace));
   const t = now.getTime();
-  return m && m.policy === policy && t > m.after && t <= m.until ? m.verdict : undefined;
+  return m && m.policy === policy && t > m.after && t <= m.until ? m : undefined;
 }
 
-function remember(check: Extract<ImageCheck, { state: 'scanned' }>, namespace: string | undefined, policy: Policy, now: Date, verdict: ImageVerdict): void {
-  if (!Object.isFrozen(policy)) return; // a policy that may still change is never memoised
+function remember(check: Extract<ImageCheck, { state: 'scanned' }>, namespace: string | undefined, policy: Policy, now: Date, verdict: ImageVerdict): Memo | undefined {
+  if (!Object.isFrozen(policy)) return undefined; // a policy that may still change is never memoised
   const t = now.getTime();
   let after = -Infinity;
   let until = Infinity;
@@ -256,7 +270,57 @@ function remember(check: Extract<ImageCheck, { state: 'scanned' }>, namespace: s
   let perResult = memo.get(check.findings);
   if (!perResult) memo.set(check.findings, (perResult = new Map()));
   if (perResult.size >= MEMO_PER_RESULT) perResult.clear();
-  perResult.set(memoKey(check, namespace), { policy, after, until, verdict });
+  const m: Memo = { policy, after, until, verdict, variants: [undefined, undefined] };
+  perResult.set(memoKey(check, namespace), m);
+  return m;
+}
+
+/*
+ * Memo of decisions. Verdicts from the memo above are the same frozen objects for the same inputs
+ * (`stable`), so a decision over only such verdicts, without a break-glass context, is remembered per
+ * policy along the sequence of verdict objects (nested weak maps: an entry goes with its verdicts,
+ * which live as long as their memo entry, i.e. within one exception-expiry window). combine() is
+ * pure; the memo makes the same inputs give the same frozen Decision object, which lets callers keep
+ * per-decision work (serialised answers, log fields) too.
+ */
+const stable = new WeakSet<ImageVerdict>();
+interface DecisionNode {
+  decision?: Decision;
+  next?: WeakMap<ImageVerdict, DecisionNode>;
+}
+const decisions = new WeakMap<Policy, WeakMap<ImageVerdict, DecisionNode>>();
+
+function decisionNode(verdicts: readonly ImageVerdict[], policy: Policy, create: boolean): DecisionNode | undefined {
+  let level = decisions.get(policy);
+  if (!level) {
+    if (!create) return undefined;
+    decisions.set(policy, (level = new WeakMap()));
+  }
+  let node: DecisionNode | undefined;
+  for (let i = 0; i < verdicts.length; i++) {
+    const v = verdicts[i] as ImageVerdict;
+    if (!stable.has(v)) return undefined;
+    node = level.get(v);
+    if (!node) {
+      if (!create) return undefined;
+      level.set(v, (node = {}));
+    }
+    if (i < verdicts.length - 1) {
+      if (!node.next) {
+        if (!create) return undefined;
+        node.next = new WeakMap();
+      }
+      level = node.next;
+    }
+  }
+  return node;
+}
+
+function freezeDecision(d: Decision): Decision {
+  Object.freeze(d.images);
+  Object.freeze(d.warnings);
+  Object.freeze(d.auditAnnotations);
+  return Object.freeze(d);
 }
 
 /** Which verdict decides (and names the decision code): denials first, then by this order. */
@@ -339,6 +403,17 @@ function informativeWarnings(verdicts: readonly ImageVerdict[], ctx: CombineCont
  * reasons as `warnings`; audit admits and records them only in `auditAnnotations`.
  */
 export function combine(verdicts: readonly ImageVerdict[], policy: Policy, ctx: CombineContext = {}): Decision {
+  const memoisable = verdicts.length > 0 && ctx.breakGlass === undefined && ctx.subject === undefined && Object.isFrozen(policy);
+  if (!memoisable) return combineNow(verdicts, policy, ctx);
+  const known = decisionNode(verdicts, policy, false)?.decision;
+  if (known) return known;
+  const d = combineNow(verdicts, policy, ctx);
+  const node = decisionNode(verdicts, policy, true);
+  if (node) node.decision = freezeDecision(d);
+  return d;
+}
+
+function combineNow(verdicts: readonly ImageVerdict[], policy: Policy, ctx: CombineContext): Decision {
   const unique = uniqueByImage(verdicts);
   const denied = unique.filter((v) => !v.allowed);
   const policyAllowed = denied.length === 0;
