@@ -19,7 +19,9 @@ const json = (p: string): unknown => JSON.parse(readFileSync(p, 'utf8'));
 const wrap = (request: unknown, apiVersion = 'admission.k8s.io/v1') => ({ apiVersion, kind: 'AdmissionReview', request });
 
 async function decide(body: unknown, lookup: ImageLookup = tableLookup({}), policy: Policy = defaultPolicy, mutate = false) {
-  return reviewAdmission(parseAdmissionReview(body), lookup, policy, { now: NOW, deadline: Date.now() + 2000, mutate });
+  const out = await reviewAdmission(parseAdmissionReview(body), lookup, policy, { now: NOW, deadline: Date.now() + 2000, mutate });
+  assert.equal(out.json, JSON.stringify(out.response), 'the answer JSON is the response object serialised');
+  return out;
 }
 
 /** An independent RFC 6902 `replace` applier (RFC 6901 pointers with ~0 / ~1), to check patches. */

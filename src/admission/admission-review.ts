@@ -240,6 +240,33 @@ export function digestPatch(extracted: readonly ExtractedImage[], verdicts: read
   return ops;
 }
 
+/** `"allowed":…` up to the end of auditAnnotations, per memoised (frozen) decision. */
+const middles = new WeakMap<Decision, string>();
+
+/** What admissionResponse puts after `uid` and before the patch, as JSON members. */
+function responseMiddle(decision: Decision): string {
+  const frozen = Object.isFrozen(decision);
+  if (frozen) {
+    const hit = middles.get(decision);
+    if (hit !== undefined) return hit;
+  }
+  const r = admissionResponse({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: '' } as AdmissionRequest }, decision).response as Partial<AdmissionResponseBody>;
+  delete r.uid;
+  const middle = JSON.stringify(r).slice(1, -1);
+  if (frozen) middles.set(decision, middle);
+  return middle;
+}
+
+/**
+ * The JSON of `admissionResponse(review, decision, patch)`, exactly `JSON.stringify` of it, made
+ * from parts: the envelope and uid per request, the decision's members once per memoised decision.
+ */
+export function admissionResponseJson(review: AdmissionReview, decision: Decision, patch: readonly JsonPatchOp[] = []): string {
+  const middle = responseMiddle(decision);
+  const p = decision.allowed && patch.length ? `,"patchType":"JSONPatch","patch":"${Buffer.from(JSON.stringify(patch)).toString('base64')}"` : '';
+  return `{"apiVersion":${JSON.stringify(review.apiVersion)},"kind":"AdmissionReview","response":{"uid":${JSON.stringify(review.request.uid)},${middle}${p}}}`;
+}
+
 export function admissionResponse(review: AdmissionReview, decision: Decision, patch: readonly JsonPatchOp[] = []): AdmissionReviewResponse {
   const response: AdmissionResponseBody = { uid: review.request.uid, allowed: decision.allowed };
   if (!decision.allowed) response.status = { status: 'Failure', code: 403, reason: 'Forbidden', message: decision.reason };
@@ -313,10 +340,11 @@ export function decideAdmission(
   lookup: ImageLookup,
   policy: Policy,
   opts: ReviewOptions & { mutate: boolean },
-): MaybePromise<{ response: AdmissionReviewResponse; decision: Decision }> {
+): MaybePromise<AdmissionDecided> {
   const r = review.request;
-  const done = (decision: Decision, patch: JsonPatchOp[] = []): { response: AdmissionReviewResponse; decision: Decision } => ({
+  const done = (decision: Decision, patch: JsonPatchOp[] = []): AdmissionDecided => ({
     response: admissionResponse(review, decision, patch),
+    json: admissionResponseJson(review, decision, patch),
     decision,
   });
   if (r.operation === 'DELETE' || r.operation === 'CONNECT') {
@@ -347,12 +375,19 @@ export function decideAdmission(
   });
 }
 
+/** A decided AdmissionReview: the answer, its JSON (exactly `JSON.stringify(response)`), the decision. */
+export interface AdmissionDecided {
+  response: AdmissionReviewResponse;
+  json: string;
+  decision: Decision;
+}
+
 /** As decideAdmission, always a promise. */
 export async function reviewAdmission(
   review: AdmissionReview,
   lookup: ImageLookup,
   policy: Policy,
   opts: ReviewOptions & { mutate: boolean },
-): Promise<{ response: AdmissionReviewResponse; decision: Decision }> {
+): Promise<AdmissionDecided> {
   return decideAdmission(review, lookup, policy, opts);
 }

@@ -40,7 +40,9 @@ const vulnerableNginx = tableLookup({
 });
 
 async function review(body: unknown, lookup: ImageLookup, policy: Policy = defaultPolicy) {
-  return reviewImageReview(parseImageReview(body), lookup, policy, opts());
+  const out = await reviewImageReview(parseImageReview(body), lookup, policy, opts());
+  assert.equal(out.json, JSON.stringify(out.response), 'the answer JSON is the response object serialised');
+  return out;
 }
 
 describe('ImageReview: the original example', () => {

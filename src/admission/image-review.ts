@@ -149,6 +149,25 @@ export interface ImageReviewResponse {
   status: { allowed: boolean; reason?: string; auditAnnotations?: Record<string, string>; results: ImageReviewResult[] };
 }
 
+/** Answers (object and JSON) of memoised decisions (frozen: the policy's decision memo gives them). */
+const answers = new WeakMap<Decision, { response: ImageReviewResponse; json: string }>();
+
+/**
+ * The answer to an ImageReview, as an object and as its JSON (`json === JSON.stringify(response)`).
+ * Both are made once per memoised (frozen) decision; callers must not change them.
+ */
+export function imageReviewAnswer(decision: Decision): { response: ImageReviewResponse; json: string } {
+  const frozen = Object.isFrozen(decision);
+  if (frozen) {
+    const hit = answers.get(decision);
+    if (hit) return hit;
+  }
+  const response = imageReviewResponse(decision);
+  const a = { response, json: JSON.stringify(response) };
+  if (frozen) answers.set(decision, a);
+  return a;
+}
+
 /** The ImageReview JSON for a decision. In warn mode the would-be denials go to auditAnnotations (no warnings field). */
 export function imageReviewResponse(decision: Decision): ImageReviewResponse {
   const results = decision.images.map((v) => {
@@ -168,25 +187,27 @@ export function imageReviewResponse(decision: Decision): ImageReviewResponse {
  * Decide an ImageReview: every image checked (any deny ⇒ deny), no containers ⇒ deny, never throws.
  * Synchronous when every image is decided without waiting (pre-scan checks, `lookup.cached`).
  */
-export function decideImageReview(review: ImageReview, lookup: ImageLookup, policy: Policy, opts: ReviewOptions): MaybePromise<{ response: ImageReviewResponse; decision: Decision }> {
+export function decideImageReview(review: ImageReview, lookup: ImageLookup, policy: Policy, opts: ReviewOptions): MaybePromise<ImageReviewDecided> {
   const images = review.spec.containers.map((c) => c.image);
   if (images.length === 0) {
     const decision = noImageDecision('no-containers', false, 'no containers provided', policy);
-    return { response: imageReviewResponse(decision), decision };
+    return { ...imageReviewAnswer(decision), decision };
   }
   return thenMaybe(decideImages(images, review.spec.namespace, review.spec.annotations, lookup, policy, opts), (verdicts) => {
     const bg = verdicts.some((v) => v.code === 'break-glass') ? breakGlassAnnotation(review.spec.annotations, policy) : undefined;
     const decision = combine(verdicts, policy, bg ? { breakGlass: bg } : {});
-    return { response: imageReviewResponse(decision), decision };
+    return { ...imageReviewAnswer(decision), decision };
   });
 }
 
+/** A decided ImageReview: the answer, its JSON (exactly `JSON.stringify(response)`), the decision. */
+export interface ImageReviewDecided {
+  response: ImageReviewResponse;
+  json: string;
+  decision: Decision;
+}
+
 /** As decideImageReview, always a promise. */
-export async function reviewImageReview(
-  review: ImageReview,
-  lookup: ImageLookup,
-  policy: Policy,
-  opts: ReviewOptions,
-): Promise<{ response: ImageReviewResponse; decision: Decision }> {
+export async function reviewImageReview(review: ImageReview, lookup: ImageLookup, policy: Policy, opts: ReviewOptions): Promise<ImageReviewDecided> {
   return decideImageReview(review, lookup, policy, opts);
 }
