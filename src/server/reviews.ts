@@ -308,10 +308,10 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
 
   const imagePolicy = (raw: string, bytes: Buffer | undefined, timeoutParam: string | undefined, receivedAt: number, started: number): MaybePromise<Answer> => {
     const review = parseImageReview(parseJsonBody(raw));
-    const finish = (out: { response: unknown; decision: Decision }): Answer => {
+    const finish = (out: { json: string; decision: Decision }): Answer => {
       const logFields = { namespace: review.spec.namespace ?? null };
       record('image-policy', out.decision, started, logFields);
-      const json = JSON.stringify(out.response);
+      const json = out.json;
       if (memo.enabled && memoizable(out.decision)) {
         memo.set('ir', bytes ?? Buffer.from(raw), { parts: [json], bytes: Buffer.byteLength(json), decision: out.decision, identity: identity(), log: logFields }, Date.now());
       }
@@ -319,9 +319,9 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     };
     const failed = (err: unknown): Answer => {
       const d = reviewFailed(err);
-      return finish({ response: imageReviewResponse(d), decision: d });
+      return finish({ json: JSON.stringify(imageReviewResponse(d)), decision: d });
     };
-    let out: MaybePromise<{ response: unknown; decision: Decision }>;
+    let out: MaybePromise<{ json: string; decision: Decision }>;
     try {
       out = decideImageReview(review, deps.lookup, policy, { now: now(), deadline: deadlineFor('image-policy', timeoutParam, receivedAt) });
     } catch (err) {
@@ -332,12 +332,12 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
 
   const admission = (route: 'validate' | 'mutate', raw: string, bytes: Buffer | undefined, timeoutParam: string | undefined, receivedAt: number, started: number): MaybePromise<Answer> => {
     const review = parseAdmissionReview(parseJsonBody(raw));
-    const finish = (out: { response: unknown; decision: Decision }): Answer => {
+    const finish = (out: { json: string; decision: Decision }): Answer => {
       const r = review.request;
       if (out.decision.code === 'unknown-kind') m.unknownKinds.inc({ kind: m.label('kind', r.kind.kind) });
       const logFields = { kind: r.kind.kind, namespace: r.namespace ?? null, name: r.name ?? null, operation: r.operation };
       record(route, out.decision, started, { uid: r.uid, ...logFields });
-      const json = JSON.stringify(out.response);
+      const json = out.json;
       const body = memo.enabled && memoizable(out.decision) ? (bytes ?? Buffer.from(raw)) : undefined;
       const slot = body !== undefined && body.length <= MEMO_MAX_BODY ? uidSlot(body) : undefined;
       if (body !== undefined && slot !== undefined && uidSlotIsRequestUid(body, slot, r.uid)) {
@@ -353,9 +353,9 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     };
     const failed = (err: unknown): Answer => {
       const d = reviewFailed(err, review.request.uid);
-      return finish({ response: admissionResponse(review, d), decision: d });
+      return finish({ json: JSON.stringify(admissionResponse(review, d)), decision: d });
     };
-    let out: MaybePromise<{ response: unknown; decision: Decision }>;
+    let out: MaybePromise<{ json: string; decision: Decision }>;
     try {
       out = decideAdmission(review, deps.lookup, policy, { now: now(), deadline: deadlineFor(route, timeoutParam, receivedAt), mutate: route === 'mutate' });
     } catch (err) {
