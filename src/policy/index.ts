@@ -233,7 +233,9 @@ interface Memo {
   variants: [ImageVerdict | undefined, ImageVerdict | undefined];
 }
 const MEMO_PER_RESULT = 256;
-const memo = new WeakMap<readonly Finding[], Map<string, Memo>>();
+/** findings array → image → digest → namespace → memo (nested maps: no key string built per lookup). */
+type MemoTree = Map<string, Map<string, Map<string, Memo>>>;
+const memo = new WeakMap<readonly Finding[], { size: number; tree: MemoTree }>();
 const boundaries = new WeakMap<Policy, number[]>();
 
 function expiryBoundaries(policy: Policy): number[] {
@@ -245,12 +247,8 @@ function expiryBoundaries(policy: Policy): number[] {
   return b;
 }
 
-function memoKey(check: Extract<ImageCheck, { state: 'scanned' }>, namespace: string | undefined): string {
-  return `${check.image}\0${check.digest}\0${namespace ?? ''}`;
-}
-
 function recall(check: Extract<ImageCheck, { state: 'scanned' }>, namespace: string | undefined, policy: Policy, now: Date): Memo | undefined {
-  const m = memo.get(check.findings)?.get(memoKey(check, namespace));
+  const m = memo.get(check.findings)?.tree.get(check.image)?.get(check.digest)?.get(namespace ?? '');
   const t = now.getTime();
   return m && m.policy === policy && t > m.after && t <= m.until ? m : undefined;
 }
@@ -268,10 +266,18 @@ function remember(check: Extract<ImageCheck, { state: 'scanned' }>, namespace: s
     }
   }
   let perResult = memo.get(check.findings);
-  if (!perResult) memo.set(check.findings, (perResult = new Map()));
-  if (perResult.size >= MEMO_PER_RESULT) perResult.clear();
+  if (!perResult) memo.set(check.findings, (perResult = { size: 0, tree: new Map() }));
+  if (perResult.size >= MEMO_PER_RESULT) {
+    perResult.tree.clear();
+    perResult.size = 0;
+  }
+  let byDigest = perResult.tree.get(check.image);
+  if (!byDigest) perResult.tree.set(check.image, (byDigest = new Map()));
+  let byNamespace = byDigest.get(check.digest);
+  if (!byNamespace) byDigest.set(check.digest, (byNamespace = new Map()));
   const m: Memo = { policy, after, until, verdict, variants: [undefined, undefined] };
-  perResult.set(memoKey(check, namespace), m);
+  if (!byNamespace.has(namespace ?? '')) perResult.size++;
+  byNamespace.set(namespace ?? '', m);
   return m;
 }
 
