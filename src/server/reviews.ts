@@ -244,13 +244,30 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     } catch (err) {
       log.warn({ err: describeError(err) }, 'decision hook failed');
     }
-    const fields = decisionFields(route, d, extra);
-    fields['durationMs'] = ms(secs);
     if (sink) {
-      if (sink.infoEnabled()) sink.write(`{"level":30,"time":${Date.now()},"component":"http",${JSON.stringify(fields).slice(1, -1)},"msg":"decision"}\n`);
+      if (!sink.infoEnabled()) return;
+      const own = JSON.stringify(extra);
+      sink.write(`{"level":30,"time":${Date.now()},"component":"http",${own.length > 2 ? `${own.slice(1, -1)},` : ''}${decisionMembers(route, d)},"durationMs":${ms(secs)},"msg":"decision"}\n`);
       return;
     }
+    const fields = decisionFields(route, d, extra);
+    fields['durationMs'] = ms(secs);
     log.info(fields, 'decision');
+  };
+
+  /** The decision line's members from `route` to the end of the decision, serialised once per memoised (frozen) decision and route. */
+  const members = new WeakMap<Decision, Partial<Record<RouteName, string>>>();
+  const decisionMembers = (route: RouteName, d: Decision): string => {
+    const frozen = Object.isFrozen(d);
+    let byRoute = frozen ? members.get(d) : undefined;
+    const hit = byRoute?.[route];
+    if (hit !== undefined) return hit;
+    const json = JSON.stringify(decisionFields(route, d, {})).slice(1, -1);
+    if (frozen) {
+      if (!byRoute) members.set(d, (byRoute = {}));
+      byRoute[route] = json;
+    }
+    return json;
   };
 
   const recordMemo = (route: RouteName, e: MemoEntry, started: number, uid?: string): void => {
@@ -275,8 +292,15 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     e.logger.info(uid === undefined ? { memo: true, durationMs: ms(secs) } : { uid, memo: true, durationMs: ms(secs) }, 'decision');
   };
 
+  // The API server sends the same `?timeout=` on every call: its parse is kept.
+  let lastParam: string | undefined;
+  let lastTimeout: number | undefined;
   const deadlineFor = (route: RouteName, timeoutParam: string | undefined, receivedAt: number): number => {
-    const timeout = parseTimeoutParam(timeoutParam) ?? (route === 'image-policy' ? t.imagePolicy : t.validate);
+    if (timeoutParam !== lastParam) {
+      lastTimeout = parseTimeoutParam(timeoutParam);
+      lastParam = timeoutParam;
+    }
+    const timeout = lastTimeout ?? (route === 'image-policy' ? t.imagePolicy : t.validate);
     return receivedAt + answerBudget(timeout, t.margin);
   };
 
