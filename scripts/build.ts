@@ -9,14 +9,14 @@
  * production install without devDependencies) it builds nothing and says so: the CLI then runs src/.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist', 'cli');
-/** Builds that are no longer current are removed once they are this old (a running CLI may still load their lazy chunks). */
+/** Builds that are no longer current are removed this long after they stopped being current (a running CLI or server may still load their lazy chunks). */
 const KEEP_OLD_MS = 60 * 60 * 1000;
 /** Always checked besides the bundled sources: a version bump or any `npm install` makes the bundle stale. */
 const ALWAYS = ['package.json', 'package-lock.json', 'node_modules/.package-lock.json'];
@@ -150,11 +150,17 @@ if (!exists) {
 const sources = new Set([...Object.keys(result.metafile.inputs).filter((p) => p.startsWith('src/')), ...ALWAYS]);
 const inputs = [...before].filter(([rel]) => sources.has(rel)).map(([rel, [size, mtime]]) => [rel, size, mtime]);
 const manifest = { build: id, builtAt: new Date().toISOString(), inputs };
+// The build this one replaces starts its hour now (its directory's mtime), not from when it was built.
+const previous = await readFile(join(DIST, 'current.json'), 'utf8').then((t) => (JSON.parse(t) as { build?: unknown }).build, () => undefined);
+if (typeof previous === 'string' && /^[0-9a-f]{16}$/.test(previous) && previous !== id) {
+  const now = new Date();
+  await utimes(join(DIST, previous), now, now).catch(() => undefined);
+}
 const tmpManifest = join(DIST, `.current-${process.pid}.json`);
 await writeFile(tmpManifest, `${JSON.stringify(manifest)}\n`);
 await rename(tmpManifest, join(DIST, 'current.json'));
 
-// Old builds: gone once they are an hour old and not current.
+// Old builds: gone an hour after they stopped being current.
 for (const e of await readdir(DIST, { withFileTypes: true })) {
   if (!e.isDirectory() || e.name === id || e.name.startsWith('.')) continue;
   const s = await stat(join(DIST, e.name)).catch(() => undefined);
