@@ -432,7 +432,11 @@ export class ScanService {
       if (r.os) c.os = r.os;
       if (r.inventory) c.packages = r.inventory.packages.length;
       this.#results.set(key, c, this.#initialTtl());
-      this.#o.store?.put(key, { digest, identity: backend.cacheIdentity(), scannedAt: c.scannedAt, findings: c.findings, ...(c.os ? { os: c.os } : {}), ...(c.packages !== undefined ? { packages: c.packages } : {}) }, this.#now() + this.#initialTtl());
+      if (this.#o.store) {
+        const expires = this.#now() + this.#initialTtl();
+        this.#o.store.put(key, { digest, identity: backend.cacheIdentity(), scannedAt: c.scannedAt, findings: c.findings, ...(c.os ? { os: c.os } : {}), ...(c.packages !== undefined ? { packages: c.packages } : {}) }, expires);
+        this.#storedExpiry.set(c, expires);
+      }
       this.#log.info({ image: pinned, findings: r.findings.length, durationMs: Math.round(secs * 1000) }, 'scanned');
       return c;
     } catch (err) {
@@ -453,7 +457,15 @@ export class ScanService {
     }
   }
 
-  /** After a decision: keep each scanned digest `allowTtl` or `denyTtl` from now. */
+  /** The expiry last written to the store per cached result (the store is only rewritten when it moves enough). */
+  readonly #storedExpiry = new WeakMap<CachedResult, number>();
+
+  /**
+   * After a decision: keep each scanned digest `allowTtl` or `denyTtl` from now. In memory at once;
+   * in the store (a write each) when the expiry moves earlier, or later by more than a tenth of the
+   * TTL (at most a minute): a restarted server may then rescan a result up to that much sooner,
+   * never keep one longer, and a busy server does not write SQLite on every decision.
+   */
   noteVerdicts(verdicts: readonly { digest?: string; allowed: boolean; code?: string }[]): void {
     for (const v of verdicts) {
       if (!v.digest) continue;
@@ -462,7 +474,13 @@ export class ScanService {
       if (!c || !c.ok) continue;
       const ttl = v.allowed ? this.#o.cache.allowTtl : this.#o.cache.denyTtl;
       this.#results.touch(key, ttl);
-      this.#o.store?.expire(key, this.#now() + ttl);
+      const store = this.#o.store;
+      if (!store) continue;
+      const expires = this.#now() + ttl;
+      const stored = this.#storedExpiry.get(c);
+      if (stored !== undefined && expires >= stored && expires - stored < Math.min(60_000, ttl / 10)) continue;
+      store.expire(key, expires);
+      this.#storedExpiry.set(c, expires);
     }
   }
 

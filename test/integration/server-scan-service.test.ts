@@ -5,11 +5,16 @@
  * rejected lookup.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
 import type { BackendScanResult, BackendState, ScanBackend } from '../../src/backends/index.ts';
 import type { Finding } from '../../src/domain/index.ts';
 import { createMetrics, metricValue } from '../../src/metrics/index.ts';
 import { ScanService, parsePrescanList } from '../../src/server/scan-service.ts';
+import { SqliteResultStore, type ResultStore } from '../../src/store/results-store.ts';
 import { silentLogger } from '../../src/shared/log.ts';
 import { ScannerError } from '../../src/shared/errors.ts';
 import { trapUnhandledRejections } from '../e2e/helpers.ts';
@@ -63,7 +68,7 @@ class GatedBackend implements ScanBackend {
   async close(): Promise<void> {}
 }
 
-function service(backend: ScanBackend, o: { workers?: number; queueSize?: number; now?: () => number; scanTimeout?: number } = {}): { s: ScanService; m: ReturnType<typeof createMetrics> } {
+function service(backend: ScanBackend, o: { workers?: number; queueSize?: number; now?: () => number; scanTimeout?: number; store?: ResultStore } = {}): { s: ScanService; m: ReturnType<typeof createMetrics> } {
   const m = createMetrics({ processMetrics: false });
   const s = new ScanService({
     backend,
@@ -75,6 +80,7 @@ function service(backend: ScanBackend, o: { workers?: number; queueSize?: number
     queueSize: o.queueSize ?? 10,
     scanTimeout: o.scanTimeout ?? 60_000,
     ...(o.now ? { now: o.now } : {}),
+    ...(o.store ? { store: o.store } : {}),
   });
   return { s, m };
 }
@@ -161,6 +167,60 @@ describe('ScanService', () => {
     await s.lookup(ref(4), { deadline: Date.now() + 1000 });
     await s.lookup(ref(5), { deadline: Date.now() + 1000 });
     assert.deepEqual(b.calls, [ref(4), ref(5), ref(5)]);
+  });
+
+  it('lookup.cached: the cached check at once for a known digest, undefined (nothing counted) otherwise', async () => {
+    const b = new GatedBackend();
+    b.autoRelease = true;
+    const { s, m } = service(b);
+    const ctx = { deadline: soon(1000) };
+    assert.equal(s.lookup.cached?.(ref(8), ctx), undefined, 'not scanned yet');
+    assert.equal(s.lookup.cached?.('registry.example.test/acme/app:1', ctx), undefined, 'a tag never resolved');
+    assert.equal(await metricValue(m, 'portcullis_cache_lookups_total'), 0, 'a miss counts nothing (the lookup that follows counts)');
+    const first = await s.lookup(ref(8), ctx);
+    assert.equal(first.state === 'scanned' && first.fromCache, false);
+    const c = s.lookup.cached?.(ref(8), ctx);
+    assert.deepEqual(c, { state: 'scanned', image: ref(8), digest: ref(8).split('@')[1], findings: [finding('CVE-2019-18224')], fromCache: true });
+    assert.equal(await metricValue(m, 'portcullis_cache_lookups_total', { cache: 'result', result: 'hit' }), 1);
+    const bad = s.lookup.cached?.('$(id)', ctx);
+    assert.equal(bad?.state === 'error' && bad.code, 'INVALID_IMAGE');
+    assert.equal(await metricValue(m, 'portcullis_errors_total', { kind: 'invalid_image' }), 1);
+    b.identity = 'db-2';
+    assert.equal(s.lookup.cached?.(ref(8), ctx), undefined, 'another DB: not known');
+    assert.equal(b.calls.length, 1);
+  });
+
+  it('writes result expiries to the store when they move earlier or by more than a tenth of the TTL, not per decision', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-store-'));
+    const path = join(dir, 'results.sqlite');
+    const store = SqliteResultStore.open(path, silentLogger);
+    assert.ok(store);
+    try {
+      let now = Date.now();
+      const b = new GatedBackend();
+      b.autoRelease = true;
+      const { s } = service(b, { now: () => now, store });
+      await s.lookup(ref(9), { deadline: Date.now() + 1000 });
+      const digest = ref(9).split('@')[1] as string;
+      const read = new DatabaseSync(path, { readOnly: true });
+      const stored = (): number => (read.prepare('SELECT expires_at FROM results').get() as { expires_at: number }).expires_at;
+      assert.equal(stored(), now + 5_000, 'first: min(allowTtl, denyTtl)');
+      s.noteVerdicts([{ digest, allowed: true }]);
+      assert.equal(stored(), now + 60_000, 'allow: allowTtl (moved by more than a tenth)');
+      const t0 = now;
+      now += 5_000;
+      s.noteVerdicts([{ digest, allowed: true }]);
+      assert.equal(stored(), t0 + 60_000, 'moved by 5 s < 6 s: not rewritten');
+      now += 1_500;
+      s.noteVerdicts([{ digest, allowed: true }]);
+      assert.equal(stored(), now + 60_000, 'moved by 6.5 s: rewritten');
+      s.noteVerdicts([{ digest, allowed: false }]);
+      assert.equal(stored(), now + 5_000, 'a deny shortens it at once');
+      read.close();
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('never reuses a result computed with another DB (identity in the key)', async () => {
