@@ -159,6 +159,10 @@ export function countingFindings(
 
 /** A lookup result → verdict for one image. */
 export function evaluateFindings(check: ImageCheck, namespace: string | undefined, policy: Policy, now: Date): ImageVerdict {
+  if (check.state === 'scanned') {
+    const memoised = recall(check, namespace, policy, now);
+    if (memoised) return variant(memoised, check.fromCache);
+  }
   const label = imageLabel(check.image, check.digest);
   if (check.state === 'pending') {
     const allowed = policy.onPending === 'allow';
@@ -173,8 +177,6 @@ export function evaluateFindings(check: ImageCheck, namespace: string | undefine
     if (check.digest) v.digest = check.digest;
     return v;
   }
-  const memoised = recall(check, namespace, policy, now);
-  if (memoised) return variant(memoised, check.fromCache);
   const v = scannedVerdict(check, namespace, policy, now, label);
   const m = remember(check, namespace, policy, now, v);
   return m ? variant(m, check.fromCache) : { ...v, fromCache: check.fromCache };
