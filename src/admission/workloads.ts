@@ -95,9 +95,19 @@ export function discoverPodSpecs(object: unknown): WorkloadKind[] {
  * with a workload kind of another group, so this never changes what a real API server request means.
  */
 export function workloadKind(group: string, kind: string): WorkloadKind | undefined {
+  const known = byGroup.get(group)?.get(kind);
+  if (known) return known;
   const exact = WORKLOAD_KINDS.find((w) => w.group === group && w.kind === kind);
   if (exact || group !== '') return exact;
   return WORKLOAD_KINDS.find((w) => w.kind === kind && w.group !== 'extensions');
+}
+
+/** The table by group and kind (the exact rows: asked on every review). */
+const byGroup = new Map<string, Map<string, WorkloadKind>>();
+for (const w of WORKLOAD_KINDS) {
+  let m = byGroup.get(w.group);
+  if (!m) byGroup.set(w.group, (m = new Map()));
+  if (!m.has(w.kind)) m.set(w.kind, w);
 }
 
 export const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
