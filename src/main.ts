@@ -6,7 +6,7 @@ import { enableCompileCache } from 'node:module';
 
 // V8's code cache for our modules (in the OS temp dir): most of a small scan's time is start-up.
 enableCompileCache();
-const { runCli } = await import('./cli/program.ts');
+const { runCli, exitsWhenDone } = await import('./cli/program.ts');
 
 // `portcullis scan … | head` closes stdout early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -16,3 +16,10 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 const code = await runCli(process.argv, process.env);
 process.exitCode = code;
+if (exitsWhenDone(process.argv)) {
+  // stdout/stderr writes to pipes are asynchronous: exit only once everything written has gone out.
+  const flushed = (s: NodeJS.WriteStream): Promise<void> => new Promise((resolve) => s.write('', () => resolve()));
+  await flushed(process.stdout);
+  await flushed(process.stderr);
+  process.exit(code);
+}

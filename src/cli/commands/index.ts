@@ -12,12 +12,14 @@ export type RegisterCommand = (program: Command, ctx: () => CliContext) => void;
 export interface CommandModule {
   readonly names: readonly string[];
   readonly load: () => Promise<{ register: RegisterCommand }>;
+  /** A one-shot command: the process exits as soon as it returned and its output is flushed. */
+  readonly exitsWhenDone?: true;
 }
 
 export const commands: readonly CommandModule[] = [
-  { names: ['scan', 'image'], load: () => import('./scan.ts') },
-  { names: ['sbom'], load: () => import('./sbom.ts') },
-  { names: ['demo'], load: () => import('./demo.ts') },
+  { names: ['scan', 'image'], load: () => import('./scan.ts'), exitsWhenDone: true },
+  { names: ['sbom'], load: () => import('./sbom.ts'), exitsWhenDone: true },
+  { names: ['demo'], load: () => import('./demo.ts'), exitsWhenDone: true },
   { names: ['server'], load: () => import('./server.ts') },
   { names: ['k8s'], load: () => import('./k8s.ts') },
   { names: ['db'], load: () => import('./db.ts') },
