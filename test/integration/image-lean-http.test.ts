@@ -390,6 +390,29 @@ describe('lean HTTP/1.1 reader against local servers', () => {
   });
 });
 
+describe('registry errors on the lean reader (RegistryClient)', () => {
+  it('a 404 whose error body arrives in pieces is reported with the registry error code (bodies are copied, not views)', async () => {
+    const body = JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry', detail: 'x'.repeat(3000) }] });
+    const srv = http.createServer((req, res) => {
+      if (req.url === '/v2/') return void res.writeHead(200).end('{}');
+      res.writeHead(404, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      res.write(body.slice(0, 40));
+      setTimeout(() => res.end(body.slice(40)), 60);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const host = `127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const c = new RegistryClient({ allowPrivateRegistries: true });
+    try {
+      const e = await errorOf(c.fetchBlobRaw({ registry: host, repository: 'app' }, { digest: sha256(Buffer.from('x')), size: 1 }, undefined, { transient: true }));
+      assert.equal(e.code, 'REGISTRY_NOT_FOUND');
+      assert.match(e.message, /404 Not Found \(BLOB_UNKNOWN: blob unknown to registry\)/);
+    } finally {
+      c.close();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+});
+
 describe('redirects to blob storage on the lean reader (RegistryClient)', { skip }, () => {
   it('follows a redirect to another origin without the Authorization header, verifies the digest, refuses a tampered one', async () => {
     const { image, layer, digest } = bigLayerImage(2);

@@ -167,7 +167,7 @@ export async function readBody(res: HttpResponse, max: number, what: string): Pr
       res.discard();
       throw new ScannerError('SIZE_LIMIT', `${what}: response exceeds the ${max}-byte limit`);
     }
-    parts.push(c);
+    parts.push(Buffer.from(c)); // a copy: a lean-http body hands out views valid until the next chunk
   }
   return Buffer.concat(parts, n);
 }
