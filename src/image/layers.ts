@@ -75,7 +75,11 @@ const USR_MERGED = ['usr/lib/', 'usr/bin/', 'usr/sbin/', 'usr/lib64/', 'usr/lib3
  * Normalises a tar entry name: strips './' and leading '/', resolves '.' and '..' inside the path.
  * Returns undefined for names that escape the root or contain NUL. '' is the root.
  */
+/** A name that is already normal: no empty, '.' or '..' segment, no leading slash, no NUL. */
+const NORMAL_NAME = /^(?!\.\.?(?:\/|$))(?:[^/\0]+\/(?!\.\.?(?:\/|$)))*[^/\0]+$/;
+
 export function normalizeEntryPath(name: string): string | undefined {
+  if (NORMAL_NAME.test(name)) return name; // most names: one regex test, no split and join
   if (name.includes('\0')) return undefined;
   const out: string[] = [];
   for (const seg of name.split('/')) {

@@ -88,14 +88,21 @@ export function checksumOk(b: Buffer, off: number): boolean {
   } catch {
     return false; // not even an octal number: not a tar header
   }
+  // the sum with the checksum field counted as eight spaces, unsigned and signed (old tars)
   let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : (b[off + i] ?? 0);
+  let high = 0;
+  for (let i = off; i < off + BLOCK; i++) {
+    const c = b[i] ?? 0;
     unsigned += c;
-    signed += c > 127 ? c - 256 : c;
+    high += c >>> 7;
   }
-  return stored === unsigned || stored === signed;
+  for (let i = off + 148; i < off + 156; i++) {
+    const c = b[i] ?? 0;
+    unsigned -= c;
+    high -= c >>> 7;
+  }
+  unsigned += 8 * 0x20;
+  return stored === unsigned || stored === unsigned - 256 * high;
 }
 
 export function isZeroBlock(b: Buffer, off: number): boolean {
