@@ -104,7 +104,7 @@ export function parseJsonBody(text: string): unknown {
 
 const DECISION_HIT = { cache: 'decision', result: 'hit' } as const;
 
-/** Two fixed UUIDs for the uid-slot proof in `uidSlotIsRequestUid` (one of them differs from any uid). */
+/** Two fixed UUIDs for the uid-slot proof in `probeParsesAsUid` (one of them differs from any uid). */
 const PROBE_UIDS = [Buffer.from('00000000-0000-0000-0000-000000000000'), Buffer.from('11111111-1111-1111-1111-111111111111')] as const;
 
 const UID_KEY = Buffer.from('"uid"');
@@ -124,8 +124,8 @@ function isUuidAt(b: Buffer, p: number): boolean {
 /**
  * The AdmissionReview memo slot: the 36 bytes of the first `"uid" : "<UUID>"` in the body (the API
  * server writes request.uid first). Two requests share a memo entry only when their bytes are equal
- * outside this slot, and entries are only made where the slot is proven to be request.uid
- * (`uidSlotIsRequestUid`), so a match means "the same review but for its uid".
+ * outside this slot, and answers are only served from entries whose slot is proven to be request.uid
+ * (`slotHoldsUid`, `probeParsesAsUid`), so a match means "the same review but for its uid".
  */
 export function uidSlot(body: Buffer): MemoSlot | undefined {
   for (let i = body.indexOf(UID_KEY); i >= 0; i = body.indexOf(UID_KEY, i + 1)) {
@@ -142,18 +142,22 @@ export function uidSlot(body: Buffer): MemoSlot | undefined {
 
 /**
  * Proof that the slot is request.uid — never assumed from the bytes. The body parsed with
- * request.uid equal to the slot's text, and the same body with another UUID in the slot parses with
- * request.uid equal to that UUID: hex digits and dashes inside a string literal change no token (and,
- * being ASCII, no UTF-8 sequence around them), so the slot is the whole request.uid literal
- * (escapes, duplicate keys or a first match elsewhere — userInfo.uid, an object's uid — all fail one
- * of the two), and any UUID put there parses as exactly that request.uid with everything else
- * unchanged. Costs one JSON.parse per memo entry.
+ * request.uid equal to the slot's text (`slotHoldsUid`, when the entry is made), and the same body
+ * with another UUID in the slot parses with request.uid equal to that UUID (`probeParsesAsUid`,
+ * when the entry is first matched, so reviews that never repeat never pay its parse): hex digits and
+ * dashes inside a string literal change no token (and, being ASCII, no UTF-8 sequence around them),
+ * so the slot is the whole request.uid literal (escapes, duplicate keys or a first match elsewhere —
+ * userInfo.uid, an object's uid — all fail one of the two), and any UUID put there parses as exactly
+ * that request.uid with everything else unchanged. No answer is served from an entry before both hold.
  */
-function uidSlotIsRequestUid(body: Buffer, slot: MemoSlot, requestUid: string): boolean {
-  if (requestUid !== body.toString('latin1', slot.at, slot.at + slot.len)) return false;
-  const probe = PROBE_UIDS[0].toString() === requestUid ? PROBE_UIDS[1] : PROBE_UIDS[0];
+function slotHoldsUid(body: Buffer, slot: MemoSlot, requestUid: string): boolean {
+  return requestUid === body.toString('latin1', slot.at, slot.at + slot.len);
+}
+
+function probeParsesAsUid(e: MemoEntry): boolean {
+  const probe = PROBE_UIDS[0].toString() === e.uid ? PROBE_UIDS[1] : PROBE_UIDS[0];
   try {
-    const text = Buffer.concat([body.subarray(0, slot.at), probe, body.subarray(slot.at + slot.len)]).toString('utf8');
+    const text = Buffer.concat([e.head, probe, e.tail]).toString('utf8');
     const doc = JSON.parse(text) as { request?: { uid?: unknown } } | null;
     return doc?.request?.uid === probe.toString();
   } catch {
@@ -316,6 +320,13 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     const slot = uidSlot(body);
     const hit = slot !== undefined ? memo.get(route, body, identity(), Date.now(), slot) : undefined;
     if (!hit || slot === undefined || hit.parts.length !== 2) return undefined;
+    if (hit.proven !== true) {
+      if (!probeParsesAsUid(hit)) {
+        memo.drop(hit);
+        return undefined;
+      }
+      hit.proven = true;
+    }
     const uid = body.toString('latin1', slot.at, slot.at + slot.len);
     recordMemo(route, hit, started, uid);
     // The uid is a UUID (hex digits and dashes): quoting it is its JSON encoding, 38 bytes.
@@ -364,13 +375,14 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
       const json = out.json;
       const body = memo.enabled && memoizable(out.decision) ? (bytes ?? Buffer.from(raw)) : undefined;
       const slot = body !== undefined && body.length <= MEMO_MAX_BODY ? uidSlot(body) : undefined;
-      if (body !== undefined && slot !== undefined && uidSlotIsRequestUid(body, slot, r.uid)) {
+      // An entry only for a review that repeats (see DecisionMemo.set), and only then prepared.
+      if (body !== undefined && slot !== undefined && memo.wouldKeepRepeated(route, body, Date.now(), slot) && slotHoldsUid(body, slot, r.uid)) {
         // The answer with its uid cut out, to be put back per request (the uid must occur once in it).
         const quoted = `"uid":"${r.uid}"`;
         const at = json.indexOf(quoted);
         if (at >= 0 && json.indexOf(r.uid, at + quoted.length) < 0 && json.lastIndexOf(r.uid, at) < 0) {
           const parts: [string, string] = [json.slice(0, at + 6), json.slice(at + quoted.length)];
-          memo.set(route, body, { parts, bytes: Buffer.byteLength(parts[0]) + Buffer.byteLength(parts[1]), decision: out.decision, identity: identity(), log: logFields }, Date.now(), slot);
+          memo.set(route, body, { parts, bytes: Buffer.byteLength(parts[0]) + Buffer.byteLength(parts[1]), decision: out.decision, identity: identity(), log: logFields, uid: r.uid, proven: false }, Date.now(), slot, { repeated: true });
         }
       }
       return { status: 200, json };

@@ -75,13 +75,58 @@ describe('DecisionMemo', () => {
     for (let i = 0; i < 1000; i++) memo.set('ir', b(`{"k":${i}}`), entry, 0);
     assert.ok(memo.size <= 100);
     assert.ok(memo.get('ir', b('{"k":999}'), 'db-1', 1));
-    const one = new DecisionMemo(parsePolicy({}), { ttlMs: 1000 });
-    // 20 bodies that differ only in a byte the bucket hash does not sample: one bucket, 8 kept.
+    // 20 bodies in one bucket (the hash forced): 8 kept, the newest.
+    const one = new DecisionMemo(parsePolicy({}), { ttlMs: 1000, bucketOf: () => 7 });
     const body = (i: number): Buffer => b(`{"a":"${String.fromCharCode(65 + i)}${'x'.repeat(200)}"}`);
     for (let i = 0; i < 20; i++) one.set('ir', body(i), entry, 0);
     assert.equal(one.size, 8);
     assert.ok(one.get('ir', body(19), 'db-1', 1));
     assert.equal(one.get('ir', body(0), 'db-1', 1), undefined);
+  });
+
+  it('buckets by a hash of every byte outside the slot: near-duplicate bodies do not share a bucket', () => {
+    const memo = new DecisionMemo(parsePolicy({}), { ttlMs: 1000, maxEntries: 10_000 });
+    // Bodies that differ in one byte in the middle (a pod name suffix): all kept (8 per bucket otherwise).
+    const body = (i: number): Buffer => b(`{"a":"${'x'.repeat(300)}${String(i).padStart(4, '0')}${'y'.repeat(300)}"}`);
+    for (let i = 0; i < 100; i++) memo.set('ir', body(i), entry, 0);
+    assert.equal(memo.size, 100);
+    for (let i = 0; i < 100; i++) assert.ok(memo.get('ir', body(i), 'db-1', 1), `body ${i}`);
+  });
+
+  it('with `repeated`, keeps an entry only for a review whose lookup missed before (within 10 × TTL)', () => {
+    const memo = new DecisionMemo(parsePolicy({}), { ttlMs: 1000 });
+    const body = (uid: string): Buffer => b(`{"request":{"uid":"${uid}","name":"web"}}`);
+    const u = (i: number): string => `0a000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    const slotOf = (x: Buffer) => uidSlot(x) as NonNullable<ReturnType<typeof uidSlot>>;
+    const first = body(u(1));
+    assert.equal(memo.get('validate', first, 'db-1', 0, slotOf(first)), undefined);
+    assert.equal(memo.wouldKeepRepeated('validate', first, 0, slotOf(first)), false, 'first sighting');
+    memo.set('validate', first, entry, 0, slotOf(first), { repeated: true });
+    assert.equal(memo.size, 0, 'a review seen once is not kept');
+    const second = body(u(2));
+    assert.equal(memo.get('validate', second, 'db-1', 10, slotOf(second)), undefined);
+    assert.equal(memo.wouldKeepRepeated('validate', second, 10, slotOf(second)), true, 'the same review but its uid, again');
+    memo.set('validate', second, entry, 10, slotOf(second), { repeated: true });
+    assert.equal(memo.size, 1);
+    const third = body(u(3));
+    assert.ok(memo.get('validate', third, 'db-1', 20, slotOf(third)), 'the third is answered from the memo');
+    // Another review (one byte differs outside the slot) is a first sighting of its own.
+    const other = b(`{"request":{"uid":"${u(4)}","name":"wec"}}`);
+    assert.equal(memo.get('validate', other, 'db-1', 30, slotOf(other)), undefined);
+    memo.set('validate', other, entry, 30, slotOf(other), { repeated: true });
+    assert.equal(memo.size, 1);
+    // After the entry expired, a review seen within 10 × TTL is kept again at once; after that it is new again.
+    const later = body(u(5));
+    assert.equal(memo.get('validate', later, 'db-1', 5_000, slotOf(later)), undefined);
+    memo.set('validate', later, entry, 5_000, slotOf(later), { repeated: true });
+    assert.ok(memo.get('validate', body(u(6)), 'db-1', 5_001, slotOf(body(u(6)))));
+    const much = body(u(7));
+    assert.equal(memo.get('validate', much, 'db-1', 100_000, slotOf(much)), undefined);
+    assert.equal(memo.wouldKeepRepeated('validate', much, 100_000, slotOf(much)), false);
+    // Without `repeated` (ImageReview), an entry is made at once.
+    const ir = b('{"kind":"ImageReview","n":1}');
+    memo.set('ir', ir, entry, 0);
+    assert.ok(memo.get('ir', ir, 'db-1', 1));
   });
 
   it('memoizes only decisions without pending or failed images', () => {

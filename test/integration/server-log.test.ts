@@ -72,7 +72,8 @@ describe('decision lines of memo hits', () => {
     assert.equal(decisionLineSink(logger.child({ component: 'x' })), undefined, 'only the root logger has the sink');
     const srv = await startTestServer({ logger, server: { mutate: true, cache: { persist: false, decisionTtl: '5s' } }, extra: { backend: new CleanBackend() } });
     const image = `registry.example.test/acme/log@sha256:${'12'.repeat(32)}`;
-    const uids = ['7b0c4c1e-0000-4000-8000-000000000001', '7b0c4c1e-0000-4000-8000-000000000002', '7b0c4c1e-0000-4000-8000-000000000003'];
+    // An AdmissionReview is memoized on its second sighting: the third and fourth come from the memo.
+    const uids = ['7b0c4c1e-0000-4000-8000-000000000001', '7b0c4c1e-0000-4000-8000-000000000002', '7b0c4c1e-0000-4000-8000-000000000003', '7b0c4c1e-0000-4000-8000-000000000004'];
     try {
       for (const uid of uids) assert.equal((await post(`${srv.url}/validate`, podReview(uid, [image], 'team-a'))).status, 200);
       for (let i = 0; i < 2; i++) assert.equal((await post(`${srv.url}/scan`, imageReview([image], { namespace: 'team-b' }))).status, 200);
@@ -82,12 +83,13 @@ describe('decision lines of memo hits', () => {
     (logger as unknown as { flush(): void }).flush();
     await new Promise((r) => setTimeout(r, 100));
     const decisions = linesOf(file).filter((l) => l['msg'] === 'decision');
-    assert.equal(decisions.length, 5);
-    const first = decisions[0];
+    assert.equal(decisions.length, 6);
+    // The entry was made by the second decision (the review had repeated).
+    const first = decisions[1];
     const memoized = decisions.filter((l) => l['memo'] === true);
     assert.equal(memoized.length, 3);
     assert.deepEqual(decisions.map((l) => l['uid']), [...uids, undefined, undefined]);
-    assert.deepEqual(decisions.map((l) => l['memo']), [undefined, true, true, undefined, true]);
+    assert.deepEqual(decisions.map((l) => l['memo']), [undefined, undefined, true, true, undefined, true]);
 
     // What pino writes for the same fields through a child logger, as the fallback path does.
     const expected = (line: Record<string, unknown>): Record<string, unknown> => {
@@ -151,7 +153,7 @@ describe('decision lines of memo hits', () => {
     const logger = createServerLogger({ level: 'warn', dest: file, chunkBytes: 0 });
     const srv = await startTestServer({ logger, server: { cache: { persist: false, decisionTtl: '5s' } }, extra: { backend: new CleanBackend() } });
     try {
-      for (let i = 0; i < 3; i++) assert.equal((await post(`${srv.url}/validate`, podReview(`7b0c4c1e-0000-4000-8000-00000000001${i}`, [`registry.example.test/acme/q@sha256:${'34'.repeat(32)}`]))).status, 200);
+      for (let i = 0; i < 4; i++) assert.equal((await post(`${srv.url}/validate`, podReview(`7b0c4c1e-0000-4000-8000-00000000001${i}`, [`registry.example.test/acme/q@sha256:${'34'.repeat(32)}`]))).status, 200);
       assert.equal(await srv.metric('portcullis_cache_lookups_total', { cache: 'decision', result: 'hit' }), 2);
     } finally {
       await srv.close();
