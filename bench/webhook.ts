@@ -3,7 +3,9 @@
  * node:http server returning a fixed JSON body, in one run on this machine:
  *
  *   1. throughput (same client, same connections and duration for every row): bare vs ImageReview vs
- *      AdmissionReview; ratio ours / bare (target ≥ 0.5)
+ *      AdmissionReview (the same pod, a fresh uid per request) vs AdmissionReview of distinct pods
+ *      (another pod name too: what a ReplicaSet's pods send, which the decision memo cannot answer);
+ *      ratio ours / bare (target ≥ 0.5)
  *   2. latency at a fixed 1,000 requests/s: p50 / p99 (target p99 ≤ 10 ms)
  *   3. 100 concurrent first requests for one new image → how many scans (target exactly 1)
  *
@@ -170,6 +172,11 @@ function startChild(args: string[], cpu?: string): Promise<Child> {
 
 /** The uid placeholder in an AdmissionReview body: every request gets a fresh UUID, as from an API server. */
 export const UID_SLOT = '00000000-0000-4000-8000-000000000000';
+/** The pod-name placeholder of the distinct-pods workload: every request names another pod (5 random characters), as a ReplicaSet's pods differ. */
+export const NAME_SLOT = 'benchpod00000';
+
+/** A random pod name of NAME_SLOT's length. */
+const podName = (): string => `benchpod${Math.random().toString(36).slice(2, 7).padEnd(5, '0')}`;
 
 interface Run {
   rps: number;
@@ -187,7 +194,7 @@ async function cannon(url: string, body: string, o: { connections: number; durat
     headers: { 'content-type': 'application/json' },
     ...(tail === undefined
       ? { body }
-      : { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: `${head}${randomUUID()}${tail}` }) }] }),
+      : { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: `${head}${randomUUID()}${tail}`.replaceAll(NAME_SLOT, podName()) }) }] }),
     connections: o.connections,
     duration: o.duration,
     pipelining: 1,
@@ -197,7 +204,7 @@ async function cannon(url: string, body: string, o: { connections: number; durat
   return { rps: r.requests.average, total: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts };
 }
 
-/** wrk's script: the body from BODY_FILE, its UID_SLOT replaced by a fresh random UUID per request; a JSON summary on stderr. */
+/** wrk's script: the body from BODY_FILE, its UID_SLOT replaced by a fresh random UUID per request (and NAME_SLOT, if any, by a random pod name); a JSON summary on stderr. */
 const WRK_SCRIPT = `
 local f = io.open(os.getenv("BODY_FILE"), "rb"); local body = f:read("*a"); f:close()
 local s, e = string.find(body, "${UID_SLOT}", 1, true)
@@ -212,7 +219,15 @@ local function uuid()
   return table.concat(t, "", 1, 8) .. "-" .. table.concat(t, "", 9, 12) .. "-4" .. table.concat(t, "", 14, 16) .. "-8" .. table.concat(t, "", 18, 20) .. "-" .. table.concat(t, "", 21, 32)
 end
 local fixed = nil
+local named = string.find(body, "${NAME_SLOT}", 1, true) ~= nil
+local alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+local function podname()
+  local n = {}
+  for i = 1, 5 do local k = math.random(36); n[i] = string.sub(alnum, k, k) end
+  return "benchpod" .. table.concat(n)
+end
 request = function()
+  if tail and named then return wrk.format(nil, nil, nil, (string.gsub(head .. uuid() .. tail, "${NAME_SLOT}", podname()))) end
   if tail then return wrk.format(nil, nil, nil, head .. uuid() .. tail) end
   -- Formatted on first use: at load time wrk has not set the path and Host header yet.
   fixed = fixed or wrk.format(nil, nil, nil, head)
@@ -293,6 +308,7 @@ async function main(): Promise<void> {
     const vuln = `${reg.host}/acme/buster:1.0`;
     const irBody = JSON.stringify(imageReview([clean]));
     const arBody = JSON.stringify(podReview(UID_SLOT, [clean, vuln]));
+    const distinctBody = arBody.replaceAll('"name":"web"', `"name":"${NAME_SLOT}"`);
 
     ours = await startChild(['serve-ours', cacheDir, reg.host, values.memo], serverCpu);
     // Warm: one scan per image, then every answer is a cached decision. The answers are what the bare
@@ -314,18 +330,19 @@ async function main(): Promise<void> {
       ir: { label: 'POST /scan ImageReview, 1 image (cached)', url: `${ours.url}/scan?timeout=30s`, body: irBody, child: ours },
       bareAr: { label: 'bare node:http, AdmissionReview exchange (fixed body = our answer)', url: `${bare.url}/ar?timeout=10s`, body: arBody, child: bare },
       ar: { label: 'POST /validate AdmissionReview, 2 images (cached)', url: `${ours.url}/validate?timeout=10s`, body: arBody, child: ours },
+      distinct: { label: 'POST /validate AdmissionReview, 2 images (cached), another pod name per request (the decision memo cannot answer)', url: `${ours.url}/validate?timeout=10s`, body: distinctBody, child: ours },
       fastify: { label: 'fastify 5, one route (parse + fixed JSON), ImageReview request', url: `${fst.url}/`, body: irBody, child: fst },
     } as const;
     type K = keyof typeof rows;
     const KEYS = Object.keys(rows) as K[];
     const LAT: K[] = ['bareIr', 'ir', 'bareAr', 'ar'];
-    const series = (): Record<K, number[]> => ({ bareIr: [], ir: [], bareAr: [], ar: [], fastify: [] });
+    const series = (): Record<K, number[]> => ({ bareIr: [], ir: [], bareAr: [], ar: [], distinct: [], fastify: [] });
     const rps = series();
     const cpu = series();
     const busy = series();
     const p50 = series();
     const p99 = series();
-    const ratios = { ir: [] as number[], ar: [] as number[], arVsBareIr: [] as number[] };
+    const ratios = { ir: [] as number[], ar: [] as number[], distinct: [] as number[], arVsBareIr: [] as number[] };
     let errors = 0;
     const cpuNow = async (c: Child): Promise<number> => Number((await c.ask('cpu'))['cpuUs']);
     const throughput = (k: K): Promise<Run> =>
@@ -349,6 +366,7 @@ async function main(): Promise<void> {
       const last = (k: K): number => rps[k][rps[k].length - 1] as number;
       ratios.ir.push(last('ir') / last('bareIr'));
       ratios.ar.push(last('ar') / last('bareAr'));
+      ratios.distinct.push(last('distinct') / last('bareAr'));
       ratios.arVsBareIr.push(last('ar') / last('bareIr'));
       for (const k of round % 2 ? LAT : [...LAT].reverse()) {
         const r = await cannon(rows[k].url, rows[k].body, { connections: 10, duration, rate: 1000 });
@@ -372,7 +390,7 @@ async function main(): Promise<void> {
     const n = (x: number): string => String(Math.round(x));
     const f = (x: number): string => x.toFixed(2);
     const range = (xs: number[], fmt: (x: number) => string): string => `${fmt(m(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
-    const ratioOf: Partial<Record<K, number[]>> = { ir: ratios.ir, ar: ratios.ar };
+    const ratioOf: Partial<Record<K, number[]>> = { ir: ratios.ir, ar: ratios.ar, distinct: ratios.distinct };
     const row = (k: K): string[] => [
       rows[k].label,
       range(rps[k], n),
