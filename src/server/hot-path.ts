@@ -34,8 +34,19 @@ function send(res: ServerResponse, a: Answer, close: boolean): void {
   }
 }
 
+/** The last query string and its `timeout` (an API server sends the same one on every call). */
+let lastQuery: string | undefined;
+let lastTimeout: string | undefined;
+
 /** The `timeout` query parameter (the API server's `?timeout=10s`), without building a URLSearchParams. */
 function timeoutOf(query: string): string | undefined {
+  if (query === lastQuery) return lastTimeout;
+  lastTimeout = parseTimeoutOf(query);
+  lastQuery = query;
+  return lastTimeout;
+}
+
+function parseTimeoutOf(query: string): string | undefined {
   for (const part of query.split('&')) {
     if (part.startsWith('timeout=')) {
       try {
