@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = new URL('../', import.meta.url);
 
 /**
- * The bundle's entry, or why not: every input the build listed (the bundled sources, package.json,
- * the lockfiles) must still have the size and mtime it had when the bundle was built. ~170 stats,
+ * The bundle's entry, or why not: a manifest of the format this launcher knows, and every input the
+ * build listed (the bundled sources, package.json, the lockfiles, this file, the build script) must still have the size and mtime it had when the bundle was built. ~170 stats,
  * about a millisecond. PORTCULLIS_NO_BUNDLE=1 runs src/ always.
  */
 function freshBundle() {
@@ -23,14 +23,14 @@ function freshBundle() {
   } catch {
     return { why: 'no bundle (npm run build makes one)' };
   }
-  if (typeof manifest?.build !== 'string' || !/^[0-9a-f]{16}$/.test(manifest.build) || !Array.isArray(manifest.inputs)) return { why: 'dist/cli/current.json is not a build manifest' };
+  if (manifest?.format !== 2 || typeof manifest.build !== 'string' || !/^[0-9a-f]{16}$/.test(manifest.build) || !Array.isArray(manifest.inputs)) return { why: 'dist/cli/current.json is not a build manifest' };
   const root = fileURLToPath(ROOT);
   for (const input of manifest.inputs) {
     const [rel, size, mtimeMs] = Array.isArray(input) ? input : [];
     const s = typeof rel === 'string' ? statSync(root + rel, { throwIfNoEntry: false }) : undefined;
     if (!s || s.size !== size || s.mtimeMs !== mtimeMs) return { why: `stale bundle: ${rel} changed (npm run build)` };
   }
-  return { entry: new URL(`dist/cli/${manifest.build}/main.js`, ROOT).href };
+  return { entry: new URL(`dist/cli/${manifest.build}/main.mjs`, ROOT).href };
 }
 
 const major = Number(process.versions.node.split('.')[0]);

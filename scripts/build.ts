@@ -18,8 +18,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist', 'cli');
 /** Builds that are no longer current are removed this long after they stopped being current (a running CLI or server may still load their lazy chunks). */
 const KEEP_OLD_MS = 60 * 60 * 1000;
-/** Always checked besides the bundled sources: a version bump or any `npm install` makes the bundle stale. */
-const ALWAYS = ['package.json', 'package-lock.json', 'node_modules/.package-lock.json'];
+/** Always checked besides the bundled sources: a version bump, any `npm install`, a new launcher or build script makes the bundle stale. */
+const ALWAYS = ['package.json', 'package-lock.json', 'node_modules/.package-lock.json', 'bin/portcullis.js', 'scripts/build.ts'];
+/** The manifest's format: a launcher reads only the format it knows (anything else runs src/). */
+const FORMAT = 2;
 
 const posix = (p: string): string => p.split(sep).join('/');
 
@@ -124,6 +126,8 @@ const result = await esbuild.build({
   platform: 'node',
   target: 'node24',
   chunkNames: '[name]-[hash]',
+  // .mjs: Node knows each chunk is ESM without looking for a package.json (~0.03 ms a chunk, 35 on the SBOM path)
+  outExtension: { '.js': '.mjs' },
   metafile: true,
   write: false,
   logLevel: 'warning',
@@ -136,7 +140,7 @@ const hash = createHash('sha256');
 for (const f of [...result.outputFiles].sort((x, y) => (x.path < y.path ? -1 : 1))) hash.update(relative(tmp, f.path)).update('\0').update(f.contents);
 const id = hash.digest('hex').slice(0, 16);
 const dir = join(DIST, id);
-const exists = await stat(join(dir, 'main.js')).then(() => true, () => false);
+const exists = await stat(join(dir, 'main.mjs')).then(() => true, () => false);
 if (!exists) {
   await mkdir(tmp, { recursive: true });
   for (const f of result.outputFiles) await writeFile(f.path, f.contents);
@@ -149,7 +153,7 @@ if (!exists) {
 
 const sources = new Set([...Object.keys(result.metafile.inputs).filter((p) => p.startsWith('src/')), ...ALWAYS]);
 const inputs = [...before].filter(([rel]) => sources.has(rel)).map(([rel, [size, mtime]]) => [rel, size, mtime]);
-const manifest = { build: id, builtAt: new Date().toISOString(), inputs };
+const manifest = { format: FORMAT, build: id, builtAt: new Date().toISOString(), inputs };
 // The build this one replaces starts its hour now (its directory's mtime), not from when it was built.
 const previous = await readFile(join(DIST, 'current.json'), 'utf8').then((t) => (JSON.parse(t) as { build?: unknown }).build, () => undefined);
 if (typeof previous === 'string' && /^[0-9a-f]{16}$/.test(previous) && previous !== id) {

@@ -44,7 +44,7 @@ describe('launcher freshness rule', () => {
   const BUILD = '0123456789abcdef';
   const input = (): string => join(root, 'src', 'a.ts');
   const writeManifest = (inputs: unknown, build: string = BUILD): void => {
-    writeFileSync(join(root, 'dist', 'cli', 'current.json'), JSON.stringify({ build, inputs }));
+    writeFileSync(join(root, 'dist', 'cli', 'current.json'), JSON.stringify({ format: 2, build, inputs }));
   };
   const listed = (rel: string): [string, number, number] => {
     const s = statSync(join(root, rel));
@@ -66,14 +66,14 @@ describe('launcher freshness rule', () => {
     writeFileSync(join(root, 'package.json'), '{"type":"module"}\n');
     writeFileSync(join(root, 'src', 'main.ts'), "process.stdout.write('src\\n');\n");
     writeFileSync(input(), 'export const a: number = 1;\n');
-    writeFileSync(join(root, 'dist', 'cli', BUILD, 'main.js'), "process.stdout.write('bundle\\n');\n");
+    writeFileSync(join(root, 'dist', 'cli', BUILD, 'main.mjs'), "process.stdout.write('bundle\\n');\n");
   });
 
   it('runs the bundle while every listed input has its recorded size and mtime', async () => {
     writeManifest([listed('src/a.ts'), listed('package.json')]);
     const w = await which();
     assert.equal(w.ran, 'bundle');
-    assert.match(w.trace, new RegExp(`launcher: .*dist/cli/${BUILD}/main\\.js`));
+    assert.match(w.trace, new RegExp(`launcher: .*dist/cli/${BUILD}/main\\.mjs`));
   });
 
   it('runs src/ when an input was touched, and the bundle again when its mtime is back', async () => {
@@ -101,7 +101,7 @@ describe('launcher freshness rule', () => {
   it('runs src/ with PORTCULLIS_NO_BUNDLE=1, without a manifest, or with one it cannot read', async () => {
     writeManifest([listed('src/a.ts')]);
     assert.equal((await which({ PORTCULLIS_NO_BUNDLE: '1' })).ran, 'src');
-    for (const bad of ['{', '{"build":"../../etc","inputs":[]}', '{"build":"0123456789abcdef","inputs":{}}', '{"build":"0123456789abcdef","inputs":[[1,2,3]]}']) {
+    for (const bad of ['{', '{"format":2,"build":"../../etc","inputs":[]}', '{"format":2,"build":"0123456789abcdef","inputs":{}}', '{"format":2,"build":"0123456789abcdef","inputs":[[1,2,3]]}', '{"build":"0123456789abcdef","inputs":[]}']) {
       writeFileSync(join(root, 'dist', 'cli', 'current.json'), bad);
       assert.equal((await which()).ran, 'src', bad);
     }
@@ -124,9 +124,9 @@ describe('the bundle', () => {
     const b = await run([join(REPO_ROOT, 'scripts', 'build.ts')]);
     assert.equal(b.code, 0, b.stderr);
     const m = JSON.parse(readFileSync(join(REPO_ROOT, 'dist', 'cli', 'current.json'), 'utf8')) as { build: string; inputs: [string, number, number][] };
-    bundleMain = join(REPO_ROOT, 'dist', 'cli', m.build, 'main.js');
+    bundleMain = join(REPO_ROOT, 'dist', 'cli', m.build, 'main.mjs');
     const rels = m.inputs.map(([rel]) => rel);
-    for (const rel of ['src/main.ts', 'src/cli/program.ts', 'src/cli/commands/sbom.ts', 'src/report/cyclonedx.ts', 'package.json', 'package-lock.json']) assert.ok(rels.includes(rel), `${rel} is checked at start`);
+    for (const rel of ['src/main.ts', 'src/cli/program.ts', 'src/cli/commands/sbom.ts', 'src/report/cyclonedx.ts', 'package.json', 'package-lock.json', 'bin/portcullis.js', 'scripts/build.ts']) assert.ok(rels.includes(rel), `${rel} is checked at start`);
   });
 
   it('knows its version and help (package.json and commander, found from the bundle)', async () => {
