@@ -418,8 +418,12 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     return a instanceof Promise ? a.catch((err: unknown) => internal(route, err)) : a;
   };
 
-  const review = async (route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number, bytes?: Buffer): Promise<Answer> =>
-    (memo.enabled ? fromMemoBytes(route, bytes ?? Buffer.from(raw)) : undefined) ?? decide(route, raw, timeoutParam, receivedAt, bytes);
+  const review = async (route: RouteName, raw: string, timeoutParam: string | undefined, receivedAt: number, bytes?: Buffer): Promise<Answer> => {
+    if (!memo.enabled) return decide(route, raw, timeoutParam, receivedAt, bytes);
+    // One buffer for the lookup and the entry (the memo recognises the body it just looked up).
+    const body = bytes ?? Buffer.from(raw);
+    return fromMemoBytes(route, body) ?? decide(route, raw, timeoutParam, receivedAt, body);
+  };
 
   return { review, decide, fromMemo, fromMemoBytes, refuse, memo };
 }
