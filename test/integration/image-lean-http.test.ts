@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -415,8 +414,7 @@ describe('registry errors on the lean reader (RegistryClient)', () => {
 
 describe('redirects to blob storage on the lean reader (RegistryClient)', { skip }, () => {
   it('follows a redirect to another origin without the Authorization header, verifies the digest, refuses a tampered one', async () => {
-    const { image, layer, digest } = bigLayerImage(2);
-    void image;
+    const { layer, digest } = bigLayerImage(2);
     const seen: { auth?: string | undefined; path: string }[] = [];
     // "blob storage": serves the bytes at a signed-looking URL, in chunks
     const storage = http.createServer((req, res) => {
@@ -454,3 +452,5 @@ describe('redirects to blob storage on the lean reader (RegistryClient)', { skip
     }
   });
 });
+
+after(() => rmSync(work, { recursive: true, force: true }));
