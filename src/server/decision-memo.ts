@@ -56,19 +56,37 @@ export interface MemoSlot {
 
 const NO_SLOT = (body: Buffer): MemoSlot => ({ at: body.length, len: 0 });
 
-/** Entries per bucket (bodies sharing route, slot, length and CRC). */
+/** Entries per bucket (bodies sharing route, slot, length and 16 sampled bytes). */
 const BUCKET_MAX = 8;
-/** Buckets whose misses are remembered (for `repeated`). */
+/** Reviews whose misses are remembered (for `repeated`). */
 const SEEN_MAX = 4096;
 
 /**
- * The bucket of a body: route, slot position, length and the CRC-32 of every byte outside the slot
- * (zlib's, native: about 0.5 µs for a pod's review), into a small integer. Reviews of distinct pods
- * of one workload differ in a few bytes (name suffix, uid): a full hash puts them in different
- * buckets, so a lookup compares bytes with at most the one entry that is the same review, not with
- * its near-duplicates. A collision only shares a bucket; the byte comparison decides.
+ * The bucket of a body: route, slot position, length and 16 sampled bytes outside the slot, hashed
+ * (FNV-1a) into a small integer. Cheap (no string is built or hashed) for the hit path; a collision
+ * only shares a bucket, the byte comparison decides.
  */
 function bucketOf(route: string, body: Buffer, slot: MemoSlot): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < route.length; i++) h = Math.imul(h ^ route.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ slot.at, 0x01000193);
+  h = Math.imul(h ^ body.length, 0x01000193);
+  const n = body.length;
+  for (let i = 0; i < 16 && n > 0; i++) {
+    const p = Math.floor((i * (n - 1)) / 15);
+    if (p >= slot.at && p < slot.at + slot.len) continue;
+    h = Math.imul(h ^ (body[p] as number), 0x01000193);
+  }
+  return h & 0x3fffffff;
+}
+
+/**
+ * Which review a missed lookup was, for the repeat rule: route, slot position, length and the CRC-32
+ * of every byte outside the slot (zlib's, native: ~0.5 µs for a pod's review). Reviews of distinct
+ * pods differ in a few bytes (name suffix) that 16 samples would miss; a full hash tells them apart,
+ * so they never count as repeats of each other. Computed on misses only.
+ */
+function reviewKey(route: string, body: Buffer, slot: MemoSlot): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < route.length; i++) h = Math.imul(h ^ route.charCodeAt(i), 0x01000193);
   h = Math.imul(h ^ slot.at, 0x01000193);
@@ -76,8 +94,7 @@ function bucketOf(route: string, body: Buffer, slot: MemoSlot): number {
   const end = slot.at + slot.len;
   let c = crc32(slot.at === body.length ? body : body.subarray(0, slot.at));
   if (end < body.length) c = crc32(body.subarray(end), c);
-  h = Math.imul(h ^ c, 0x01000193);
-  return h & 0x3fffffff;
+  return Math.imul(h ^ c, 0x01000193) >>> 0;
 }
 
 function matches(e: MemoEntry, body: Buffer, slot: MemoSlot): boolean {
@@ -106,7 +123,7 @@ export class DecisionMemo {
   #count = 0;
   /** The last missed lookup's body and bucket (a body is not changed between its lookup and its entry), and whether its bucket had missed before. */
   #last: { body: Buffer; route: string; at: number; key: number; seen: boolean } | undefined;
-  /** Bucket → when a lookup of it last missed (bounded; cleared when full). */
+  /** Review key → when a lookup of it last missed (bounded; cleared when full). */
   readonly #seen = new Map<number, number>();
   readonly #seenTtl: number;
 
@@ -160,7 +177,7 @@ export class DecisionMemo {
       }
       if (list.length === 0) this.#buckets.delete(key);
     }
-    this.#last = { body, route, at: slot.at, key, seen: this.#sighted(key, now) };
+    this.#last = { body, route, at: slot.at, key, seen: this.#sighted(reviewKey(route, body, slot), now) };
     return undefined;
   }
 
@@ -173,12 +190,12 @@ export class DecisionMemo {
     const last = this.#last;
     if (last !== undefined && last.body === body && last.route === route && last.at === slot.at) return last.seen;
     const key = this.#bucketOf(route, body, slot);
-    const seen = this.#sighted(key, now);
+    const seen = this.#sighted(reviewKey(route, body, slot), now);
     this.#last = { body, route, at: slot.at, key, seen };
     return seen;
   }
 
-  /** Whether a lookup for this bucket missed within `#seenTtl` before; notes this one. */
+  /** Whether a lookup of this review (`reviewKey`) missed within `#seenTtl` before; notes this one. */
   #sighted(key: number, now: number): boolean {
     const t = this.#seen.get(key);
     if (this.#seen.size >= SEEN_MAX) this.#seen.clear();
@@ -188,7 +205,7 @@ export class DecisionMemo {
 
   /**
    * Remembers the answer for this body (its bytes are copied: the request's buffer may be reused).
-   * With `repeated`, only when the same review (by its bucket) was looked up and missed before,
+   * With `repeated`, only when the same review (by `reviewKey`) was looked up and missed before,
    * within 10 × the TTL: reviews that never repeat — AdmissionReviews of distinct pods differ in more
    * than their uid — cost no entry (copies, memory, GC), and a repeating one is answered from the
    * memo from its third request on (its second, when it repeated recently).
@@ -200,7 +217,7 @@ export class DecisionMemo {
     const same = last !== undefined && last.body === body && last.route === route && last.at === slot.at;
     const key = same ? last.key : this.#bucketOf(route, body, slot);
     this.#last = undefined;
-    if (opts.repeated === true && !(same ? last.seen : this.#sighted(key, now))) return;
+    if (opts.repeated === true && !(same ? last.seen : this.#sighted(reviewKey(route, body, slot), now))) return;
     let list = this.#buckets.get(key);
     if (!list) this.#buckets.set(key, (list = []));
     const at = list.findIndex((e) => matches(e, body, slot));

@@ -84,13 +84,18 @@ describe('DecisionMemo', () => {
     assert.equal(one.get('ir', body(0), 'db-1', 1), undefined);
   });
 
-  it('buckets by a hash of every byte outside the slot: near-duplicate bodies do not share a bucket', () => {
+  it('near-duplicate reviews (one byte differs, where the bucket hash does not sample) never count as repeats of each other', () => {
     const memo = new DecisionMemo(parsePolicy({}), { ttlMs: 1000, maxEntries: 10_000 });
-    // Bodies that differ in one byte in the middle (a pod name suffix): all kept (8 per bucket otherwise).
-    const body = (i: number): Buffer => b(`{"a":"${'x'.repeat(300)}${String(i).padStart(4, '0')}${'y'.repeat(300)}"}`);
-    for (let i = 0; i < 100; i++) memo.set('ir', body(i), entry, 0);
-    assert.equal(memo.size, 100);
-    for (let i = 0; i < 100; i++) assert.ok(memo.get('ir', body(i), 'db-1', 1), `body ${i}`);
+    // Pod reviews that differ only in a name suffix in the middle: each is a first sighting.
+    const body = (i: number): Buffer => b(`{"request":{"uid":"0a000000-0000-4000-8000-000000000001","a":"${'x'.repeat(300)}${String(i).padStart(4, '0')}${'y'.repeat(300)}"}}`);
+    for (let i = 0; i < 100; i++) {
+      const x = body(i);
+      const slot = uidSlot(x) as NonNullable<ReturnType<typeof uidSlot>>;
+      assert.equal(memo.get('validate', x, 'db-1', i, slot), undefined);
+      assert.equal(memo.wouldKeepRepeated('validate', x, i, slot), false, `body ${i}`);
+      memo.set('validate', x, entry, i, slot, { repeated: true });
+    }
+    assert.equal(memo.size, 0);
   });
 
   it('with `repeated`, keeps an entry only for a review whose lookup missed before (within 10 × TTL)', () => {
