@@ -30,7 +30,9 @@ function freshBundle() {
     const s = typeof rel === 'string' ? statSync(root + rel, { throwIfNoEntry: false }) : undefined;
     if (!s || s.size !== size || s.mtimeMs !== mtimeMs) return { why: `stale bundle: ${rel} changed (npm run build)` };
   }
-  return { entry: new URL(`dist/cli/${manifest.build}/main.mjs`, ROOT).href };
+  const entry = new URL(`dist/cli/${manifest.build}/main.mjs`, ROOT);
+  if (!statSync(entry, { throwIfNoEntry: false })?.isFile()) return { why: `dist/cli/${manifest.build}/ is gone (npm run build)` };
+  return { entry: entry.href };
 }
 
 const major = Number(process.versions.node.split('.')[0]);

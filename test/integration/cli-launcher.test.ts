@@ -105,6 +105,10 @@ describe('launcher freshness rule', () => {
       writeFileSync(join(root, 'dist', 'cli', 'current.json'), bad);
       assert.equal((await which()).ran, 'src', bad);
     }
+    writeManifest([listed('src/a.ts')], 'fedcba9876543210');
+    const gone = await which();
+    assert.equal(gone.ran, 'src', 'a manifest naming a build that is not there');
+    assert.match(gone.trace, /fedcba9876543210\/ is gone/);
     rmSync(join(root, 'dist', 'cli', 'current.json'));
     const w = await which();
     assert.equal(w.ran, 'src');
