@@ -2,8 +2,7 @@
 # Warm start-up figures of the CLI: RUNS runs (default 7) of each command after one untimed run
 # (fills the layer cache and the compile cache), medians of wall, user+sys CPU and peak RSS.
 # Usage: scripts/bench-startup.sh [--cold] [TARGET...]   (default: the bench images, every source)
-# --cold: empty cache dir for every run (layer cache and compile cache cold is not what this measures:
-#         the compile cache stays; only the layer cache is emptied).
+# --cold: an empty layer cache for every run (V8's code cache stays warm).
 # Env: RUNS, BENCH_IMAGES (default /tmp/bench/images), PORTCULLIS (default: bin/portcullis.js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
