@@ -310,6 +310,12 @@ function podSpecsOf(r: AdmissionRequest, object: unknown, policy: Policy): Workl
 function selectImages(r: AdmissionRequest, lists: readonly ContainerList[], policy: Policy): { images: ExtractedImage[]; annotations: Record<string, string> } | { problem: string } {
   const specs = podSpecsOf(r, r.object, policy);
   if (specs.length === 0) return { problem: 'unknown kind' };
+  const update = r.operation === 'UPDATE' && r.oldObject !== null && r.oldObject !== undefined;
+  if (specs.length === 1 && !update) {
+    // The common case (one pod spec, a CREATE): the extraction as it is.
+    const now = extractImages(specs[0] as WorkloadKind, r.object, lists);
+    return now.ok ? { images: now.images, annotations: now.annotations } : { problem: now.problem };
+  }
   const images: ExtractedImage[] = [];
   const annotations: Record<string, string> = {};
   for (const w of specs) {
@@ -318,7 +324,7 @@ function selectImages(r: AdmissionRequest, lists: readonly ContainerList[], poli
     images.push(...now.images);
     Object.assign(annotations, now.annotations);
   }
-  if (r.operation !== 'UPDATE' || r.oldObject === null || r.oldObject === undefined) return { images, annotations };
+  if (!update) return { images, annotations };
   const before = new Set<string>();
   for (const w of podSpecsOf(r, r.oldObject, policy)) {
     const old = extractImages(w, r.oldObject, lists);
@@ -342,11 +348,7 @@ export function decideAdmission(
   opts: ReviewOptions & { mutate: boolean },
 ): MaybePromise<AdmissionDecided> {
   const r = review.request;
-  const done = (decision: Decision, patch: JsonPatchOp[] = []): AdmissionDecided => ({
-    response: admissionResponse(review, decision, patch),
-    json: admissionResponseJson(review, decision, patch),
-    decision,
-  });
+  const done = (decision: Decision, patch: JsonPatchOp[] = []): AdmissionDecided => new Decided(review, decision, patch);
   if (r.operation === 'DELETE' || r.operation === 'CONNECT') {
     return done(noImageDecision('skipped', true, `${r.operation} is not checked`, policy));
   }
@@ -377,9 +379,27 @@ export function decideAdmission(
 
 /** A decided AdmissionReview: the answer, its JSON (exactly `JSON.stringify(response)`), the decision. */
 export interface AdmissionDecided {
-  response: AdmissionReviewResponse;
-  json: string;
-  decision: Decision;
+  readonly response: AdmissionReviewResponse;
+  readonly json: string;
+  readonly decision: Decision;
+}
+
+/** The answer object is made when asked for (the server sends `json` and never needs it). */
+class Decided implements AdmissionDecided {
+  readonly decision: Decision;
+  readonly json: string;
+  readonly #review: AdmissionReview;
+  readonly #patch: readonly JsonPatchOp[];
+  #response: AdmissionReviewResponse | undefined;
+  constructor(review: AdmissionReview, decision: Decision, patch: readonly JsonPatchOp[]) {
+    this.#review = review;
+    this.#patch = patch;
+    this.decision = decision;
+    this.json = admissionResponseJson(review, decision, patch);
+  }
+  get response(): AdmissionReviewResponse {
+    return (this.#response ??= admissionResponse(this.#review, this.decision, this.#patch));
+  }
 }
 
 /** As decideAdmission, always a promise. */
