@@ -370,8 +370,8 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
     const finish = (out: { json: string; decision: Decision }): Answer => {
       const r = review.request;
       if (out.decision.code === 'unknown-kind') m.unknownKinds.inc({ kind: m.label('kind', r.kind.kind) });
-      const logFields = { kind: r.kind.kind, namespace: r.namespace ?? null, name: r.name ?? null, operation: r.operation };
-      record(route, out.decision, started, { uid: r.uid, ...logFields });
+      const own = { uid: r.uid, kind: r.kind.kind, namespace: r.namespace ?? null, name: r.name ?? null, operation: r.operation };
+      record(route, out.decision, started, own);
       const json = out.json;
       const body = memo.enabled && memoizable(out.decision) ? (bytes ?? Buffer.from(raw)) : undefined;
       const slot = body !== undefined && body.length <= MEMO_MAX_BODY ? uidSlot(body) : undefined;
@@ -382,6 +382,7 @@ export function createReviewCore(deps: ReviewDeps): ReviewCore {
         const at = json.indexOf(quoted);
         if (at >= 0 && json.indexOf(r.uid, at + quoted.length) < 0 && json.lastIndexOf(r.uid, at) < 0) {
           const parts: [string, string] = [json.slice(0, at + 6), json.slice(at + quoted.length)];
+          const logFields = { kind: own.kind, namespace: own.namespace, name: own.name, operation: own.operation };
           memo.set(route, body, { parts, bytes: Buffer.byteLength(parts[0]) + Buffer.byteLength(parts[1]), decision: out.decision, identity: identity(), log: logFields, uid: r.uid, proven: false }, Date.now(), slot, { repeated: true });
         }
       }
