@@ -22,7 +22,26 @@ export interface HotPathOptions {
   draining: () => boolean;
 }
 
+/** Answers made in this turn of the event loop, written together at its end (see `send`). */
+let queued: { res: ServerResponse; a: Answer; close: boolean }[] = [];
+
+function flush(): void {
+  const q = queued;
+  queued = [];
+  for (const x of q) write(x.res, x.a, x.close);
+}
+
+/**
+ * Answers are written at the end of the event loop's turn (setImmediate), all together, not each
+ * as soon as it is made: on loopback and in VMs a write that has to wake a sleeping client costs
+ * a cross-CPU wake-up; the answers of one turn written back to back wake it once.
+ */
 function send(res: ServerResponse, a: Answer, close: boolean): void {
+  if (queued.length === 0) setImmediate(flush);
+  queued.push({ res, a, close });
+}
+
+function write(res: ServerResponse, a: Answer, close: boolean): void {
   if (res.headersSent || res.destroyed) return;
   const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': a.bytes ?? Buffer.byteLength(a.json) };
   if (close) headers['connection'] = 'close';
