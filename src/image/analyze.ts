@@ -4,11 +4,12 @@
  * thread pool, so two layers use two cores — and applied strictly in order. Each layer's analysis
  * is cached by its verified digest.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { Artifact, ReadonlyFs } from '../domain/index.ts';
+import { MemoryFs, type Artifact, type ReadonlyFs } from '../domain/index.ts';
 import { ScannerError, describeError } from '../shared/errors.ts';
 import { silentLogger, type Logger } from '../shared/log.ts';
-import { LayerCache } from './cache.ts';
+import { LAYER_ANALYZER_VERSION, LayerCache } from './cache.ts';
 import { decompress } from './decompress.ts';
 import { DecodePool, type DecodeJob } from './decode-pool.ts';
 import { hashing, sha256Digest, verified, type StreamCheck } from './digest.ts';
@@ -60,6 +61,14 @@ export interface AnalyzeOptions {
    * docs/image.md, "Verification". docker-archive layers are always checked (nothing else is).
    */
   verifyDiffIds?: boolean;
+  /**
+   * Called once the image is known (manifest and config read and verified, no layer read yet) with
+   * `imageKey`, which names everything the merged filesystem depends on: the config digest, each
+   * layer's cache key and id, the selector's key, verifyDiffIds and this module's version. Returning
+   * true skips the layers: the result then has the artifact, an empty fs and `skipped: true` (the
+   * caller has what it would make of them, e.g. a cached inventory). Not called for rootfs.
+   */
+  skipLayersIf?: (imageKey: string) => boolean;
   /** Extra registry settings (timeouts, retries, credentials lookup). */
   registry?: Omit<RegistryOptions, 'insecure' | 'registryConfig' | 'allowPrivateRegistries' | 'signal' | 'logger'>;
 }
@@ -81,6 +90,17 @@ export interface AnalyzeResult {
   fs: ReadonlyFs;
   notes: string[];
   stats: AnalyzeStats;
+  /** Images (not rootfs): see AnalyzeOptions.skipLayersIf. */
+  imageKey?: string;
+  /** True when skipLayersIf said so: `fs` is empty, no layer was read. */
+  skipped?: boolean;
+}
+
+/** AnalyzeOptions.skipLayersIf's key: what the merged filesystem of this image depends on. */
+function imageKeyOf(src: ImageSource, selector: FileSelector, verifyDiffIds: boolean): string {
+  const layers = src.layers.map((l) => [l.cacheKey, l.id, l.verifyDiffId ?? '', l.claimedDiffId ?? '']);
+  const key = JSON.stringify([LAYER_ANALYZER_VERSION, selector.key, verifyDiffIds, src.artifact.imageId ?? '', src.artifact.diffIds ?? [], layers]);
+  return `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
 
 const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };
@@ -327,6 +347,8 @@ export async function analyzeTarget(target: string, selector: FileSelector, opts
   try {
     const src = await openSource(t, opts, platform, cache, getClient);
     stats.layers = src.layers.length;
+    const imageKey = imageKeyOf(src, selector, opts.verifyDiffIds ?? false);
+    if (opts.skipLayersIf?.(imageKey)) return { artifact: src.artifact, fs: new MemoryFs(), notes: [...src.notes], stats, imageKey, skipped: true };
     const total = src.layers.reduce((s, l) => s + (l.size ?? 0), 0);
     let done = 0;
     const ctx: Ctx = {
@@ -357,7 +379,7 @@ export async function analyzeTarget(target: string, selector: FileSelector, opts
     }
     const notes = [...src.notes, ...analyses.flatMap((a) => a.notes)];
     const fs = tree.toFs(selector, notes);
-    return { artifact: src.artifact, fs, notes, stats };
+    return { artifact: src.artifact, fs, notes, stats, imageKey };
   } catch (err) {
     ac.abort();
     throw withTarget(err, t.input);

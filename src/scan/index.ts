@@ -50,17 +50,37 @@ export async function buildInventory(target: string, opts: InventoryOptions): Pr
     const { readSbomFile } = await import('./sbom-input.ts');
     return readSbomFile(target.slice('sbom:'.length), target);
   }
-  const [{ catalogFs, fileSelector }, { analyzeTarget }] = await Promise.all([import('../ecosystems/index.ts'), import('../image/analyze.ts')]);
+  const [{ catalogFs, fileSelector }, { analyzeTarget }, { InventoryCache }] = await Promise.all([import('../ecosystems/index.ts'), import('../image/analyze.ts'), import('./inventory-cache.ts')]);
   const selector = fileSelector();
-  const analyzed = await analyzeTarget(target, selector, analyzeOptions(opts));
-  const cat = await catalogFs(analyzed.fs, { logger: opts.logger.child({ component: 'catalog' }), artifactType: analyzed.artifact.type });
-  const inventory: Inventory = {
-    artifact: analyzed.artifact,
-    packages: cat.packages,
-    notes: [...analyzed.notes, ...cat.notes],
-  };
-  if (cat.os) inventory.os = cat.os;
-  return inventory;
+  // A warm scan of an image seen before: its manifest and config are read, then the inventory made
+  // from exactly these layers with exactly this code is taken from the cache (inventory-cache.ts).
+  const cache = opts.noCache || isRootfsTarget(target) ? undefined : await InventoryCache.open(opts.cacheDir, opts.logger);
+  try {
+    let hit: ReturnType<NonNullable<typeof cache>['get']>;
+    const a = analyzeOptions(opts);
+    if (cache) a.skipLayersIf = (key) => (hit = cache.get(key)) !== undefined;
+    const analyzed = await analyzeTarget(target, selector, a);
+    if (analyzed.skipped && hit) {
+      const cached: Inventory = { artifact: analyzed.artifact, packages: hit.packages, notes: [...analyzed.notes, ...hit.notes.filter((n) => !analyzed.notes.includes(n))] };
+      if (hit.os) cached.os = hit.os;
+      return cached;
+    }
+    const cat = await catalogFs(analyzed.fs, { logger: opts.logger.child({ component: 'catalog' }), artifactType: analyzed.artifact.type });
+    const inventory: Inventory = {
+      artifact: analyzed.artifact,
+      packages: cat.packages,
+      notes: [...analyzed.notes, ...cat.notes],
+    };
+    if (cat.os) inventory.os = cat.os;
+    if (cache && analyzed.imageKey) cache.put(analyzed.imageKey, inventory);
+    return inventory;
+  } finally {
+    cache?.close();
+  }
+}
+
+function isRootfsTarget(target: string): boolean {
+  return target.startsWith('rootfs:');
 }
 
 function osvDb(store: AdvisoryStore & { close?: () => void }): AdvisoryDb {
