@@ -21,7 +21,8 @@ export function addTargetOptions(cmd: Command): Command {
     .addOption(new Option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default linux/amd64)').env('PORTCULLIS_PLATFORM'))
     .addOption(new Option('--insecure', 'allow plain HTTP and unverified TLS registries').env('PORTCULLIS_INSECURE'))
     .addOption(new Option('--registry-config <file>', 'docker config.json with registry credentials (default $DOCKER_CONFIG/config.json, ~/.docker/config.json)').env('PORTCULLIS_REGISTRY_CONFIG'))
-    .addOption(new Option('--no-cache', 'do not use or fill the per-layer analysis cache'))
+    .addOption(new Option('--no-cache', 'do not use or fill the layer and inventory caches'))
+    .addOption(new Option('--verify-diff-ids', "also hash every layer's uncompressed tar against the config's diff IDs (~0.5 s per GB; blob digests are always verified)").env('PORTCULLIS_VERIFY_DIFF_IDS'))
     .addOption(new Option('--skip-dirs <dirs>', 'comma-separated directories (globs allowed) whose packages are left out').env('PORTCULLIS_SKIP_DIRS'))
     .addOption(new Option('--skip-files <files>', 'comma-separated files (globs allowed) whose packages are left out').env('PORTCULLIS_SKIP_FILES'))
     .addOption(new Option('--include-dev-deps', 'keep development dependencies of lock files (left out by default, as Trivy does)').env('PORTCULLIS_INCLUDE_DEV_DEPS'))
@@ -95,6 +96,7 @@ export async function settingsFor(cmd: Command, ctx: CliContext): Promise<Target
     ['listAllPkgs', 'listAllPkgs', Boolean],
     ['includeDevDeps', 'includeDevDeps', Boolean],
     ['sbomCompat', 'sbomCompat', String],
+    ['verifyDiffIds', 'verifyDiffIds', Boolean],
     ['timeout', 'timeout', String],
   ];
   for (const [key, opt, conv] of map) {
@@ -133,6 +135,7 @@ export async function readInventory(target: string, s: TargetSettings, ctx: CliC
   const registryConfig = s.registryConfig ?? defaultDockerConfigPath(ctx.env, homedir());
   if (registryConfig) opts.registryConfig = registryConfig;
   if (s.noCache) opts.noCache = true;
+  if (s.verifyDiffIds) opts.verifyDiffIds = true;
   try {
     return filterInventory(await scan.buildInventory(target, opts), s);
   } catch (err) {

@@ -45,6 +45,7 @@ const scanKeys = {
   'sbom-compat': z.enum(['trivy']).optional(),
   timeout: z.string().optional(),
   'no-cache': z.boolean().optional(),
+  'verify-diff-ids': z.boolean().optional(),
 };
 
 /** The whole file. Unknown top-level keys are refused (a typo must not silently do nothing). */
@@ -83,6 +84,7 @@ export interface ScanSettings {
   sbomCompat?: 'trivy';
   timeout?: string;
   noCache?: boolean;
+  verifyDiffIds?: boolean;
 }
 
 export function scanSettings(c: ConfigFileData): ScanSettings {
@@ -108,5 +110,6 @@ export function scanSettings(c: ConfigFileData): ScanSettings {
   set('sbomCompat', c['sbom-compat']);
   set('timeout', c.timeout);
   set('noCache', c['no-cache']);
+  set('verifyDiffIds', c['verify-diff-ids']);
   return s;
 }

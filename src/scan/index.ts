@@ -39,6 +39,7 @@ function analyzeOptions(opts: InventoryOptions): AnalyzeOptions {
   if (opts.registryConfig !== undefined) a.registryConfig = opts.registryConfig;
   if (opts.allowPrivateRegistries !== undefined) a.allowPrivateRegistries = opts.allowPrivateRegistries;
   if (opts.noCache !== undefined) a.noCache = opts.noCache;
+  if (opts.verifyDiffIds) a.verifyDiffIds = true;
   if (opts.signal !== undefined) a.signal = opts.signal;
   if (opts.onProgress !== undefined) a.onProgress = opts.onProgress;
   return a;

@@ -24,6 +24,8 @@ export interface InventoryOptions {
   allowPrivateRegistries?: boolean;
   /** Skip the per-layer analysis cache. */
   noCache?: boolean;
+  /** Also hash each layer's tar against the config's diff ID when its blob digest is verified (docs/image.md). */
+  verifyDiffIds?: boolean;
   signal?: AbortSignal;
   /** Progress for large downloads (the CLI draws a bar on a TTY). */
   onProgress?: (e: { phase: string; done: number; total?: number; item?: string }) => void;

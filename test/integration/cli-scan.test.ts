@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO_ROOT } from '../helpers/paths.ts';
+import { DEBIAN_12, buildImage, osReleaseEntries, writeOciLayout } from '../helpers/image-builder.ts';
 import { registryAvailable, startRegistry } from '../helpers/registry.ts';
 
 const NODE = process.execPath;
@@ -184,6 +185,28 @@ describe('portcullis sbom', () => {
       assert.equal(viaSbom.code, 0, viaSbom.stderr);
       assert.deepEqual(key(viaSbom.stdout), key(direct.stdout), f);
     }
+  });
+});
+
+describe('portcullis sbom --verify-diff-ids', () => {
+  it('a layer whose tar is not its claimed diff ID: accepted by default (the blob digest is verified), one DIGEST_MISMATCH line with the flag or the config key, also after a cached run', async () => {
+    const wrong = `sha256:${'ab'.repeat(32)}`;
+    const image = buildImage({ layers: [osReleaseEntries(DEBIAN_12), { entries: [{ path: 'etc/hostname', content: 'x\n' }], diffId: wrong }] });
+    const dir = join(work, 'bad-diffid');
+    await writeOciLayout(dir, [{ tag: 'v1', image }]);
+    const c = join(work, 'verify-cache');
+    const plain = await cli(['--cache-dir', c, 'sbom', `oci:${dir}:v1`, '--format', 'cyclonedx']);
+    assert.equal(plain.code, 0, plain.stderr);
+    const strict = await cli(['--cache-dir', c, 'sbom', `oci:${dir}:v1`, '--format', 'cyclonedx', '--verify-diff-ids']);
+    assert.equal(strict.code, 1);
+    assert.equal(strict.stdout, '');
+    assert.match(strict.stderr, new RegExp(`^error: .*not its diff ID ${wrong}`));
+    assert.equal(strict.stderr.trim().split('\n').length, 1, strict.stderr);
+    const cfgDir = mkdtempSync(join(work, 'verify-cfg-'));
+    writeFileSync(join(cfgDir, 'portcullis.yaml'), 'verify-diff-ids: true\n');
+    const byConfig = await cli(['--cache-dir', c, 'sbom', `oci:${dir}:v1`, '--format', 'cyclonedx'], { cwd: cfgDir });
+    assert.equal(byConfig.code, 1);
+    assert.match(byConfig.stderr, /DIGEST_MISMATCH|not its diff ID/);
   });
 });
 
