@@ -27,6 +27,7 @@ export function addTargetOptions(cmd: Command): Command {
     .addOption(new Option('--skip-files <files>', 'comma-separated files (globs allowed) whose packages are left out').env('PORTCULLIS_SKIP_FILES'))
     .addOption(new Option('--include-dev-deps', 'keep development dependencies of lock files (left out by default, as Trivy does)').env('PORTCULLIS_INCLUDE_DEV_DEPS'))
     .addOption(new Option('--timeout <duration>', 'give up after this long, e.g. 5m, 90s (default 10m)').env('PORTCULLIS_TIMEOUT'))
+    .addOption(new Option('--cyclonedx-version <v>', 'cyclonedx: the spec version to write (default 1.5)').choices(['1.4', '1.5', '1.6']).env('PORTCULLIS_CYCLONEDX_VERSION'))
     .addOption(new Option('--sbom-compat <tool>', 'cyclonedx: also write the properties TOOL reads (trivy: so `trivy sbom` matches by source package)').choices(['trivy']).env('PORTCULLIS_SBOM_COMPAT'))
     .addOption(new Option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout').env('PORTCULLIS_OUTPUT'));
 }
@@ -39,6 +40,7 @@ export function renderOptions(s: ScanSettings, ctx: CliContext, toolVersion: str
   if (tty && (ctx.stdout as NodeJS.WriteStream).columns) o.width = (ctx.stdout as NodeJS.WriteStream).columns;
   if (s.listAllPkgs) o.listAllPackages = true;
   if (s.sbomCompat === 'trivy') o.compat = 'trivy';
+  if (s.cyclonedxVersion) o.cyclonedxVersion = s.cyclonedxVersion;
   return o;
 }
 
@@ -97,6 +99,7 @@ export async function settingsFor(cmd: Command, ctx: CliContext): Promise<Target
     ['includeDevDeps', 'includeDevDeps', Boolean],
     ['sbomCompat', 'sbomCompat', String],
     ['verifyDiffIds', 'verifyDiffIds', Boolean],
+    ['cyclonedxVersion', 'cyclonedxVersion', String],
     ['timeout', 'timeout', String],
   ];
   for (const [key, opt, conv] of map) {

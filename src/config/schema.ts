@@ -46,6 +46,7 @@ const scanKeys = {
   timeout: z.string().optional(),
   'no-cache': z.boolean().optional(),
   'verify-diff-ids': z.boolean().optional(),
+  'cyclonedx-version': z.enum(['1.4', '1.5', '1.6']).optional(),
 };
 
 /** The whole file. Unknown top-level keys are refused (a typo must not silently do nothing). */
@@ -85,6 +86,7 @@ export interface ScanSettings {
   timeout?: string;
   noCache?: boolean;
   verifyDiffIds?: boolean;
+  cyclonedxVersion?: '1.4' | '1.5' | '1.6';
 }
 
 export function scanSettings(c: ConfigFileData): ScanSettings {
@@ -111,5 +113,6 @@ export function scanSettings(c: ConfigFileData): ScanSettings {
   set('timeout', c.timeout);
   set('noCache', c['no-cache']);
   set('verifyDiffIds', c['verify-diff-ids']);
+  set('cyclonedxVersion', c['cyclonedx-version']);
   return s;
 }

@@ -22,7 +22,7 @@ import { isValidPurl, makePurl } from '../ecosystems/os/purl.ts';
 import { declaredLicense, parseSpdxExpression, spdxId } from './licenses.ts';
 import type { RenderOptions, Writer } from './types.ts';
 
-export const CYCLONEDX_SPEC_VERSION = '1.5';
+export const CYCLONEDX_SPEC_VERSION = '1.5' as const;
 /** Our property namespace (CycloneDX property taxonomy: `<namespace>:<name>`). */
 export const PROP = 'portcullis';
 const TRIVY_PROP = 'aquasecurity:trivy';
@@ -366,10 +366,11 @@ function packageComponent(p: Package, a: Artifact, osFamily: string | undefined,
   return c;
 }
 
-const serializer = (): Serialize.JsonSerializer => new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(Spec.Spec1dot5));
+const SPECS = { '1.4': Spec.Spec1dot4, '1.5': Spec.Spec1dot5, '1.6': Spec.Spec1dot6 } as const;
+const serializer = (v: keyof typeof SPECS): Serialize.JsonSerializer => new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(SPECS[v]));
 
 export function cyclonedxJson(report: ScanReport, opts: RenderOptions): string {
-  return serializer().serialize(buildBom(report, opts), { sortLists: false, space: 2 });
+  return serializer(opts.cyclonedxVersion ?? CYCLONEDX_SPEC_VERSION).serialize(buildBom(report, opts), { sortLists: false, space: 2 });
 }
 
 export const writeCycloneDx: Writer = async (report, opts, out) => {

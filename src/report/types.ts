@@ -7,6 +7,10 @@ import type { ScanReport } from '../domain/index.ts';
  */
 export type FormatId = 'table' | 'json' | 'sarif' | 'cyclonedx' | 'spdx-json';
 
+/** CycloneDX spec versions the writer can produce (the document is the same; the schema it validates against differs). */
+export const CYCLONEDX_VERSIONS = ['1.4', '1.5', '1.6'] as const;
+export type CycloneDxVersion = (typeof CYCLONEDX_VERSIONS)[number];
+
 export interface RenderOptions {
   /** ANSI colours (table on a TTY). */
   color: boolean;
@@ -21,6 +25,8 @@ export interface RenderOptions {
    * layer), so `trivy sbom` matches Debian/Ubuntu/Alpine packages by their source package.
    */
   compat?: 'trivy';
+  /** cyclonedx: the spec version written (default '1.5', which every current reader takes). */
+  cyclonedxVersion?: CycloneDxVersion;
   /** sarif: the project's home page for tool.driver.informationUri (left out when not given). */
   informationUri?: string;
   /** table: terminal width for truncating titles (default 120; 0 = never truncate). */

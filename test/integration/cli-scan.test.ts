@@ -188,6 +188,26 @@ describe('portcullis sbom', () => {
   });
 });
 
+describe('portcullis sbom --cyclonedx-version', () => {
+  it('writes the spec version asked for (flag, env, config); an unknown one is one line', async () => {
+    const c = join(work, 'cdxv-cache');
+    const v16 = await cli(['--cache-dir', c, 'sbom', `oci:${DEMO}:latest`, '--format', 'cyclonedx', '--cyclonedx-version', '1.6']);
+    assert.equal(v16.code, 0, v16.stderr);
+    assert.equal((JSON.parse(v16.stdout) as { specVersion: string }).specVersion, '1.6');
+    const env = await cli(['--cache-dir', c, 'sbom', `oci:${DEMO}:latest`, '--format', 'cyclonedx'], { env: { PORTCULLIS_CYCLONEDX_VERSION: '1.4' } });
+    assert.equal((JSON.parse(env.stdout) as { specVersion: string }).specVersion, '1.4');
+    const cfgDir = mkdtempSync(join(work, 'cdxv-cfg-'));
+    writeFileSync(join(cfgDir, 'portcullis.yaml'), "cyclonedx-version: '1.6'\n");
+    const cfg = await cli(['--cache-dir', c, 'sbom', `oci:${DEMO}:latest`, '--format', 'cyclonedx'], { cwd: cfgDir });
+    assert.equal((JSON.parse(cfg.stdout) as { specVersion: string }).specVersion, '1.6');
+    const dflt = await cli(['--cache-dir', c, 'sbom', `oci:${DEMO}:latest`, '--format', 'cyclonedx']);
+    assert.equal((JSON.parse(dflt.stdout) as { specVersion: string }).specVersion, '1.5');
+    const bad = await cli(['--cache-dir', c, 'sbom', `oci:${DEMO}:latest`, '--format', 'cyclonedx', '--cyclonedx-version', '2.0']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^error: .*'2\.0' is invalid.*1\.4, 1\.5, 1\.6/);
+  });
+});
+
 describe('portcullis sbom --verify-diff-ids', () => {
   it('a layer whose tar is not its claimed diff ID: accepted by default (the blob digest is verified), one DIGEST_MISMATCH line with the flag or the config key, also after a cached run', async () => {
     const wrong = `sha256:${'ab'.repeat(32)}`;

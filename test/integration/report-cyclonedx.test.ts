@@ -208,3 +208,24 @@ describe('CycloneDX read by the real Trivy (trivy sbom)', { skip: trivy ? false 
     }
   });
 });
+
+describe('CycloneDX spec versions (--cyclonedx-version)', () => {
+  const validators: Partial<Record<'1.4' | '1.5' | '1.6', (json: string) => string[]>> = {};
+  before(async () => {
+    for (const v of ['1.4', '1.5', '1.6'] as const) validators[v] = await cyclonedxValidator(v);
+  });
+  for (const v of ['1.4', '1.5', '1.6'] as const) {
+    it(`${v}: specVersion ${v}, valid against its own schema, the same components and vulnerabilities`, async () => {
+      for (const name of ['alpine-310', 'debian-9-extra', 'repo-npm']) {
+        const report = await scanTree(name);
+        const json = cyclonedxJson(report, { ...OPTS, cyclonedxVersion: v });
+        assert.deepEqual(validators[v]!(json), [], `${name} as ${v}`);
+        const bom = JSON.parse(json) as Bom & { specVersion: string };
+        assert.equal(bom.specVersion, v);
+        const base = JSON.parse(cyclonedxJson(report, OPTS)) as Bom;
+        assert.deepEqual(bom.components.map((c) => [c['bom-ref'], c.purl, c.version]), base.components.map((c) => [c['bom-ref'], c.purl, c.version]));
+        assert.deepEqual((bom.vulnerabilities ?? []).map((x) => x.id), (base.vulnerabilities ?? []).map((x) => x.id));
+      }
+    });
+  }
+});

@@ -166,7 +166,7 @@ export async function runTrivy(trivy: string, args: string[], cwd: string): Prom
  * ajv-formats-draft2019 dependency: `idn-email` is checked as plain email, `iri-reference` as the
  * library does (accepted).
  */
-export async function cyclonedxValidator(version: '1.5' | '1.6'): Promise<(json: string) => string[]> {
+export async function cyclonedxValidator(version: '1.4' | '1.5' | '1.6'): Promise<(json: string) => string[]> {
   const { Ajv } = await import('ajv');
   const formats = (await import('ajv-formats')) as unknown as { default: (a: InstanceType<typeof Ajv>) => void };
   const res = join(dirname(fileURLToPath(import.meta.resolve('@cyclonedx/cyclonedx-library/package.json'))), 'res', 'schema');
