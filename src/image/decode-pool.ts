@@ -52,6 +52,10 @@ const READ = 1 << 20;
 const ZCHUNK = 256 << 10;
 const OUT_BUF = 1 << 20;
 const MAX_BUFS = 2;
+/** Read blocks of a plain (uncompressed) file layer lent to the main thread at once: the main thread's
+ * tar parsing is the pace there, and two in flight left the reader idle between acks (python
+ * docker-archive, 9 interleaved runs: median 0.57 -> 0.55 s; +3 MB peak RSS). */
+const MAX_LENT = 4;
 /** Forwarded network input: message size and how many such buffers the main thread keeps for reuse. */
 const NET_BUF = 512 << 10;
 const NET_FREE = 4;
@@ -63,7 +67,7 @@ const NET_FREE = 4;
  * copied into recycled OUT_BUF-sized transfer buffers, which the main thread sends back once parsed.
  * Nothing of the layer's size is allocated, so no garbage piles up between collections.
  */
-function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: number): void {
+function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: number, MAX_LENT: number): void {
   const { parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
   const zlib = require('node:zlib') as typeof import('node:zlib');
   const crypto = require('node:crypto') as typeof import('node:crypto');
@@ -359,7 +363,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
   };
   /** Wants more input? zlib not backed up and an out buffer to write into (or only hashing). */
   const hungry = (j: Job): boolean =>
-    !j.done && !j.inputEnded && (j.draining || (!j.backlog && !j.stalled && j.lent < MAX_BUFS && (!j.z || j.z.writableLength < 2 * READ)));
+    !j.done && !j.inputEnded && (j.draining || (!j.backlog && !j.stalled && j.lent < MAX_LENT && (!j.z || j.z.writableLength < 2 * READ)));
   const pump = (j: Job): void => {
     if (!hungry(j) || j.reading) return;
     if (j.file) {
@@ -463,7 +467,7 @@ function workerMain(READ: number, ZCHUNK: number, OUT_BUF: number, MAX_BUFS: num
         if (m.lent) {
           // a lent read block comes back: read on
           j.lent--;
-          if (j.readFree.length < MAX_BUFS) j.readFree.push(Buffer.from(m.buf));
+          if (j.readFree.length < MAX_LENT) j.readFree.push(Buffer.from(m.buf));
           pump(j);
           break;
         }
@@ -534,7 +538,7 @@ export class DecodePool {
     const idle = this.#workers.find((x) => x.busy === 0);
     if (idle) return idle;
     if (this.#workers.length < this.#size) {
-      const w = new Worker(`(${workerMain.toString()})(${READ}, ${ZCHUNK}, ${OUT_BUF}, ${MAX_BUFS})`, { eval: true, stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 } });
+      const w = new Worker(`(${workerMain.toString()})(${READ}, ${ZCHUNK}, ${OUT_BUF}, ${MAX_BUFS}, ${MAX_LENT})`, { eval: true, stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 24 } });
       const entry = { w, busy: 0 };
       w.on('message', (m: FromWorker) => this.#onMessage(m));
       w.on('error', (err: Error) => {
