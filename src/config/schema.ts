@@ -56,7 +56,17 @@ export const configFileSchema = z
     // Trivy-style sections.
     vulnerability: z.object({ 'ignore-unfixed': z.boolean().optional(), severity: severityList.optional() }).strict().optional(),
     scan: z.object({ 'skip-dirs': stringList.optional(), 'skip-files': stringList.optional() }).strict().optional(),
-    db: z.object({ source: z.enum(DB_SOURCES).optional() }).strict().optional(),
+    // source: which DB decides a scan; the rest are `db update` defaults (flags and env win).
+    db: z
+      .object({
+        source: z.enum(DB_SOURCES).optional(),
+        mirror: z.string().min(1).optional(),
+        ecosystems: stringList.optional(),
+        nvd: stringList.optional(),
+        repository: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     // Validated by the server command with their own schemas.
     server: z.record(z.string(), z.unknown()).optional(),
     policy: z.record(z.string(), z.unknown()).optional(),

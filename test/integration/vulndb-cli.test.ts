@@ -129,6 +129,22 @@ describe('portcullis db (CLI)', () => {
     assert.deepEqual(st.osv.sources.map((x) => [x.id, x.records]), [['osv:PyPI', 53]]);
   });
 
+  it('db update takes mirror and ecosystems from the db: section of portcullis.yaml (flags win); a bad key is one line', async () => {
+    const cache = join(tmp.path, 'dbconf');
+    const conf = join(tmp.path, 'dbconf.yaml');
+    server.set('/PyPI/all.zip', await zipBuffer(osvFiles('PyPI')));
+    server.set('/npm/all.zip', await zipBuffer(osvFiles('npm')));
+    writeFileSync(conf, `db:\n  mirror: ${server.url}\n  ecosystems: [PyPI]\n`);
+    const r = await runCli(['--cache-dir', cache, 'db', 'update', '--format', 'json'], { PORTCULLIS_CONFIG: conf });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as { outcomes: { name: string }[] }).outcomes.map((x) => x.name), ['PyPI']);
+    const flag = await runCli(['--cache-dir', cache, 'db', 'update', '--ecosystem', 'npm', '--format', 'json'], { PORTCULLIS_CONFIG: conf });
+    assert.equal(flag.code, 0, flag.stderr);
+    assert.deepEqual((JSON.parse(flag.stdout) as { outcomes: { name: string }[] }).outcomes.map((x) => x.name), ['npm'], 'the flag wins, the mirror still comes from the file');
+    writeFileSync(conf, 'db:\n  mirrror: x\n');
+    oneErrorLine(await runCli(['--cache-dir', cache, 'db', 'update'], { PORTCULLIS_CONFIG: conf }), /dbconf\.yaml: db: .*mirrror/);
+  });
+
   it('air gap: db export FILE on one host, db import FILE --sha256 on the other', async () => {
     const a = join(tmp.path, 'connected');
     const zipDir = join(tmp.path, 'z', 'Go');

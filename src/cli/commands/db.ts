@@ -104,6 +104,20 @@ function interruptible(): { signal: AbortSignal; dispose: () => void } {
   };
 }
 
+/**
+ * `db:` in portcullis.yaml (./portcullis.yaml, or PORTCULLIS_CONFIG) gives `db update` its defaults:
+ * mirror, ecosystems, nvd feeds, the Trivy DB repository. A flag or its env var wins.
+ */
+async function applyDbConfig(o: Record<string, unknown>, ctx: CliContext): Promise<void> {
+  const [{ readConfigFile, configSection }, { configFileSchema }] = await Promise.all([import('../../config/load.ts'), import('../../config/schema.ts')]);
+  const db = configSection(readConfigFile(ctx.env['PORTCULLIS_CONFIG'], process.cwd()), undefined, configFileSchema).db;
+  if (!db) return;
+  if (o['mirror'] === undefined && db.mirror) o['mirror'] = db.mirror;
+  if (o['ecosystem'] === undefined && db.ecosystems?.length) o['ecosystem'] = [...db.ecosystems];
+  if (o['nvd'] === undefined && db.nvd?.length) o['nvd'] = [...db.nvd];
+  if (o['repository'] === undefined && db.repository) o['repository'] = db.repository;
+}
+
 /** `--every`: a duration of at least a minute (an update every few seconds would only hammer the feed). */
 function everyMs(v: unknown): number | undefined {
   if (v === undefined || v === '') return undefined;
@@ -340,6 +354,7 @@ export const register: RegisterCommand = (program, getCtx) => {
       const ctx = getCtx();
       const o = c.opts<Record<string, unknown>>();
       format(o['format']);
+      await applyDbConfig(o, ctx);
       const every = everyMs(o['every']);
       const { signal, dispose } = interruptible();
       const once = (): Promise<void> => (o['source'] === 'trivy' ? updateTrivy(ctx, o, signal) : updateOsv(ctx, o, signal));
