@@ -38,6 +38,10 @@ describe('osvEcosystem', () => {
     assert.equal(osvEcosystem(pkg('node-pkg')), 'npm');
     assert.equal(osvEcosystem(pkg('yarn')), 'npm');
     assert.equal(osvEcosystem(pkg('python-pkg')), 'PyPI');
+    assert.equal(osvEcosystem(pkg('gradle')), 'Maven');
+    assert.equal(osvEcosystem(pkg('pub')), 'Pub');
+    assert.equal(osvEcosystem(pkg('hex')), 'Hex');
+    assert.equal(osvEcosystem(pkg('cocoapods')), undefined);
     assert.equal(osvEcosystem(pkg('poetry')), 'PyPI');
     assert.equal(osvEcosystem(pkg('gobinary')), 'Go');
     assert.equal(osvEcosystem(pkg('jar')), 'Maven');

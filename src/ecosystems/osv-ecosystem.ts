@@ -24,6 +24,10 @@ const LANG: Partial<Record<PackageType, string>> = {
   bundler: 'RubyGems',
   nuget: 'NuGet',
   composer: 'Packagist',
+  gradle: 'Maven',
+  pub: 'Pub',
+  hex: 'Hex',
+  // conan (ConanCenter) and cocoapods have no comparator and no OSV advisories we import: not matched
 };
 
 const DEBIAN_CODENAMES: Readonly<Record<string, string>> = {
