@@ -41,7 +41,7 @@ export function trivyArtifactType(a: Artifact): string {
   }
 }
 
-/** Trivy's PkgID: name@version (rpm: name@version-release.arch, no epoch); none for pip and python-pkg. */
+/** Trivy's PkgID: name@version (rpm: name@version-release.arch, no epoch; conan, cocoapods: name/version); none for pip and python-pkg. */
 export function trivyPkgId(p: Package): string | undefined {
   switch (p.type) {
     case 'pip':
@@ -53,6 +53,9 @@ export function trivyPkgId(p: Package): string | undefined {
       const v = p.version.replace(/^\d+:/, '');
       return p.arch ? `${p.name}@${v}.${p.arch}` : `${p.name}@${v}`;
     }
+    case 'conan':
+    case 'cocoapods':
+      return `${p.name}/${p.version}`; // Trivy 0.44's conan and cocoapods parsers: name/version
     case 'gomod':
     case 'gobinary':
       return `${p.name}@${p.version.startsWith('v') || p.version === '' || p.version === '(devel)' ? p.version : `v${p.version}`}`;
