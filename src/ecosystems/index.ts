@@ -14,6 +14,10 @@ import { npmCataloger } from './npm/index.ts';
 import { pythonCataloger } from './python/index.ts';
 import { gobinaryCataloger, gomodCataloger } from './gobinary/index.ts';
 import { javaCataloger } from './java/index.ts';
+import { pubCataloger } from './pub/index.ts';
+import { hexCataloger } from './hex/index.ts';
+import { conanCataloger } from './conan/index.ts';
+import { cocoapodsCataloger } from './cocoapods/index.ts';
 import { bundlerCataloger } from './bundler/index.ts';
 import { nugetCataloger } from './nuget/index.ts';
 import { gradleCataloger } from './gradle/index.ts';
@@ -38,6 +42,10 @@ export const catalogers: readonly Cataloger[] = [
   gobinaryCataloger,
   gomodCataloger,
   javaCataloger,
+  pubCataloger,
+  hexCataloger,
+  conanCataloger,
+  cocoapodsCataloger,
   bundlerCataloger,
   nugetCataloger,
   gradleCataloger,
