@@ -128,6 +128,33 @@ describe('language packages: same answer as the real Trivy', { skip }, () => {
     assert.deepEqual(ours.rows, theirs);
   });
 
+  it('Cargo.lock and composer.lock in an image (trivy rootfs) and in a project (trivy fs): Cargo.toml and composer.json beside them, installed.json not read', async () => {
+    const lockDir = join(REPO_ROOT, 'src/vulndb/trivy/testdata/lang');
+    const cargoLock = '# generated\nversion = 3\n\n[[package]]\nname = "app"\nversion = "0.1.0"\ndependencies = [\n "serde",\n "tempfile",\n]\n\n[[package]]\nname = "serde"\nversion = "1.0.100"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\ndependencies = ["itoa 1.0.1"]\n\n[[package]]\nname = "itoa"\nversion = "1.0.1"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n\n[[package]]\nname = "itoa"\nversion = "0.4.8"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n\n[[package]]\nname = "tempfile"\nversion = "3.1.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n';
+    const tree = (root: string): void => {
+      put(root, 'usr/src/app/Cargo.lock', { text: cargoLock });
+      put(root, 'usr/src/app/Cargo.toml', { text: '[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nserde = { version = "1", features = ["derive"] }\n\n[dev-dependencies]\ntempfile = "3"\n' });
+      put(root, 'opt/solo/Cargo.lock', { text: cargoLock });
+      put(root, 'opt/fixture/Cargo.lock', { from: join(lockDir, 'lang-cargo/Cargo.lock') });
+      put(root, 'var/www/composer.lock', json({ packages: [{ name: 'guzzlehttp/psr7', version: '1.8.3', license: ['MIT'], require: { 'psr/http-message': '~1.0' } }, { name: 'psr/http-message', version: '1.0.1', license: ['MIT'] }], 'packages-dev': [{ name: 'phpunit/phpunit', version: '9.5.0' }] }));
+      put(root, 'var/www/composer.json', json({ require: { 'guzzlehttp/psr7': '^1.8' }, 'require-dev': { 'phpunit/phpunit': '^9' } }));
+      put(root, 'var/www/vendor/composer/installed.json', json({ packages: [{ name: 'monolog/monolog', version: '2.3.0' }] }));
+      put(root, 'var/www/vendor/psr/http-message/composer.json', json({ name: 'psr/http-message', require: { php: '>=5.3.0' } }));
+      put(root, 'srv/composer.lock', { from: join(lockDir, 'lang-composer/3/composer.lock') });
+    };
+    const image = join(work, 'cargo-composer-image');
+    tree(image);
+    put(image, 'etc/os-release', { text: DEBIAN_RELEASE });
+    const project = join(work, 'cargo-composer-project');
+    tree(project);
+    for (const [mode, root] of [['rootfs', image], ['fs', project]] as const) {
+      const [theirs, ours] = await Promise.all([trivyRows(mode, root), ourRows(root)]);
+      assert.equal(theirs.length, 2 + 5 + 9 + 2 + 1, `${mode}: ${theirs.join('\n')}`);
+      assert.deepEqual(ours.rows, theirs, mode);
+      assert.deepEqual(ours.notes, [], mode);
+    }
+  });
+
   it('node_modules in an image: nesting, scopes, manifests, broken and nameless files, a lock without node_modules', async () => {
     const root = join(work, 'node-image');
     put(root, 'etc/os-release', { text: DEBIAN_RELEASE });
