@@ -48,7 +48,11 @@ export function trivyPkgId(p: Package): string | undefined {
     case 'python-pkg':
     case 'jar':
     case 'pom':
+    case 'gradle':
       return undefined;
+    case 'nuget':
+      // Trivy 0.44's packages.config parser sets no ID (its packages.lock.json parser does)
+      return p.filePath?.endsWith('packages.config') ? undefined : `${p.name}@${p.version}`;
     case 'rpm': {
       const v = p.version.replace(/^\d+:/, '');
       return p.arch ? `${p.name}@${v}.${p.arch}` : `${p.name}@${v}`;
