@@ -32,7 +32,7 @@ function freshBundle() {
   }
   const entry = new URL(`dist/cli/${manifest.build}/main.mjs`, ROOT);
   if (!statSync(entry, { throwIfNoEntry: false })?.isFile()) return { why: `dist/cli/${manifest.build}/ is gone (npm run build)` };
-  return { entry: entry.href };
+  return { entry: entry.href, build: manifest.build };
 }
 
 const major = Number(process.versions.node.split('.')[0]);
@@ -40,7 +40,9 @@ if (major >= 24) {
   // V8's code cache (in the OS temp dir) before the first module loads: a cached start compiles
   // almost nothing (and strips no TypeScript), and start-up is most of a small scan.
   nodeModule.enableCompileCache();
-  const { entry, why } = freshBundle();
+  const { entry, why, build } = freshBundle();
+  // the bundle's id is the hash of its code: src/scan/inventory-cache.ts uses it as the code identity
+  if (build) globalThis[Symbol.for('portcullis.build')] = build;
   if (process.env.PORTCULLIS_LAUNCHER_TRACE === '1') process.stderr.write(`launcher: ${entry ? fileURLToPath(entry) : `src/main.ts (${why})`}\n`);
   await import(entry ?? '../src/main.ts');
 } else {

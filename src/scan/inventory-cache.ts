@@ -4,8 +4,9 @@
  * artifact cache does. The key is the image layer's `imageKey` (config digest, every layer's verified
  * cache key and id, the file selector's key, the layer analyzer's version: src/image/analyze.ts) plus
  * the identity of the code that turns layers into packages: every source file of src/image,
- * src/ecosystems, src/domain and src/shared by path, size and mtime (about 80 stats, < 1 ms), and the
- * Portcullis version. Change any of them and the entry is never found again. The artifact itself is
+ * src/ecosystems, src/domain and src/shared by path, size and mtime (about 90 stats, ~1 ms), and the
+ * Portcullis version — or, when the CLI runs from its start-up bundle (which the launcher checked is
+ * fresh), the bundle's id, the hash of its code. Change any of them and the entry is never found again. The artifact itself is
  * never cached (names and tags differ between scans of the same image); rootfs targets have no key.
  * A broken cache file is discarded and rebuilt; a cache that cannot be opened is just not used.
  */
@@ -32,16 +33,28 @@ let codeId: string | undefined | null = null;
 /** The identity of the code that makes inventories, or undefined when its files cannot be read. */
 export function inventoryCodeId(srcDir = fileURLToPath(new URL('..', import.meta.url))): string | undefined {
   if (codeId !== null && arguments.length === 0) return codeId;
+  // Run from the start-up bundle (bin/portcullis.js checked it is fresh): its id hashes its code.
+  const build = (globalThis as Record<symbol, unknown>)[Symbol.for('portcullis.build')];
+  if (arguments.length === 0 && typeof build === 'string' && /^[0-9a-f]{16}$/.test(build)) {
+    return (codeId = createHash('sha256').update(`${FORMAT}|${VERSION}|bundle ${build}`).digest('hex'));
+  }
   let id: string | undefined;
   try {
     const h = createHash('sha256').update(`${FORMAT}|${VERSION}`);
-    for (const dir of CODE_DIRS) {
-      const names = (readdirSync(join(srcDir, dir), { recursive: true }) as string[]).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts') && !n.includes('testdata')).sort();
-      for (const n of names) {
-        const st = statSync(join(srcDir, dir, n));
-        h.update(`|${dir}/${n}:${st.size}:${st.mtimeMs}`);
+    // a walk that never enters testdata/ (fixture trees hold thousands of entries)
+    const walk = (rel: string): void => {
+      const entries = readdirSync(join(srcDir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const e of entries) {
+        const r = `${rel}/${e.name}`;
+        if (e.isDirectory()) {
+          if (e.name !== 'testdata') walk(r);
+        } else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) {
+          const st = statSync(join(srcDir, r));
+          h.update(`|${r}:${st.size}:${st.mtimeMs}`);
+        }
       }
-    }
+    };
+    for (const dir of CODE_DIRS) walk(dir);
     id = h.digest('hex');
   } catch {
     id = undefined;
