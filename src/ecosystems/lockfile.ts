@@ -1,8 +1,9 @@
 /**
  * A cataloger for one lock-file format that needs nothing but the file itself (pubspec.lock,
- * mix.lock, conan.lock, Podfile.lock). Trivy 0.44 counts these as lock files: it reads them when
- * scanning a project directory (`fs`, `repo`) and never in an image or an OS root filesystem (see
- * python/mode.ts). Each file is one result group (Trivy's Target = its path); a file that does not
+ * mix.lock, conan.lock, Podfile.lock, Gemfile.lock, gradle.lockfile, NuGet's packages.lock.json and
+ * packages.config). Trivy 0.44 reads most of these only when scanning a project directory (`fs`,
+ * `repo`), never in an image or an OS root filesystem (see python/mode.ts); NuGet's everywhere
+ * (`everywhere`). Each file is one result group (Trivy's Target = its path); a file that does not
  * parse becomes a note and the other files still count.
  */
 import type { FsFile, Package, PackageType, ReadonlyFs } from '../domain/index.ts';
@@ -16,17 +17,21 @@ export interface LockEntry {
   name: string;
   version: string;
   relationship?: Package['relationship'];
+  dev?: boolean;
 }
 
 export interface LockFileSpec {
   id: string;
   version: number;
   type: PackageType;
-  /** The lock file's exact base name. */
-  basename: string;
+  /** The lock file's exact base name, or `matches` for another rule (a cheap test of the path). */
+  basename?: string;
+  matches?: (path: string) => boolean;
+  /** Read in images and OS root filesystems too (default: project directories only). */
+  everywhere?: boolean;
   maxFileSize: number;
   /** Throws on a file it cannot read. */
-  parse(text: string): LockEntry[];
+  parse(text: string, path: string): LockEntry[];
   purl(name: string, version: string): string;
 }
 
@@ -41,19 +46,22 @@ function toPackage(spec: LockFileSpec, file: FsFile, e: LockEntry): Package {
     locations: [file.layer ? { path: file.path, layer: file.layer } : { path: file.path }],
     filePath: file.path,
   };
+  if (e.dev !== undefined) p.dev = e.dev;
   if (e.relationship) p.relationship = e.relationship;
   return p;
 }
 
 export function lockFileCataloger(spec: LockFileSpec): Cataloger {
+  const { basename } = spec;
+  const matches = spec.matches ?? ((p: string): boolean => basename !== undefined && p.endsWith(basename) && baseName(p) === basename);
   const catalog = (fs: ReadonlyFs, ctx: CatalogContext): Package[] => {
-    if (langMode(ctx) !== 'project') return [];
+    if (!spec.everywhere && langMode(ctx) !== 'project') return [];
     const out: Package[] = [];
     for (const f of withoutAliases(fs.files())) {
-      if (baseName(f.path) !== spec.basename) continue;
+      if (!matches(f.path)) continue;
       let found: LockEntry[];
       try {
-        found = spec.parse(f.content.toString('utf8'));
+        found = spec.parse(f.content.toString('utf8'), f.path);
       } catch (err) {
         ctx.notes.push(`${spec.id}: /${f.path} could not be read (${describeError(err)}); its packages are missing`);
         continue;
@@ -67,7 +75,7 @@ export function lockFileCataloger(spec: LockFileSpec): Cataloger {
     version: spec.version,
     kind: 'lang',
     types: [spec.type],
-    wants: (f) => f.path.endsWith(spec.basename) && baseName(f.path) === spec.basename,
+    wants: (f) => matches(f.path),
     maxFileSize: spec.maxFileSize,
     catalog,
   };

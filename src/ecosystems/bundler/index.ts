@@ -7,12 +7,9 @@
  * Names listed under DEPENDENCIES (first word, `!` kept as Trivy does) are direct, all others
  * indirect. A line longer than 64 KiB makes Trivy give up on the file: here it is a note.
  */
-import type { FsFile, Package, ReadonlyFs } from '../../domain/index.ts';
-import { describeError } from '../../shared/errors.ts';
-import type { Cataloger, CatalogContext } from '../types.ts';
+import type { Cataloger } from '../types.ts';
+import { lockFileCataloger } from '../lockfile.ts';
 import { makePurl } from '../os/purl.ts';
-import { withoutAliases } from '../python/aliases.ts';
-import { langMode } from '../python/mode.ts';
 
 export interface GemSpec {
   name: string;
@@ -63,39 +60,12 @@ export function parseGemfileLock(text: string): GemSpec[] {
 
 export const gemPurl = (name: string, version: string): string => makePurl('gem', undefined, name, version, {});
 
-function toPackages(file: FsFile, specs: GemSpec[]): Package[] {
-  return specs.map((s) => ({
-    type: 'bundler',
-    name: s.name,
-    version: s.version,
-    purl: gemPurl(s.name, s.version),
-    locations: [file.layer ? { path: file.path, layer: file.layer } : { path: file.path }],
-    filePath: file.path,
-    dev: false,
-    relationship: s.direct ? 'direct' : 'indirect',
-  }));
-}
-
-export function catalogBundler(fs: ReadonlyFs, ctx: CatalogContext): Package[] {
-  if (langMode(ctx) !== 'project') return [];
-  const out: Package[] = [];
-  for (const f of withoutAliases(fs.files())) {
-    if (!isGemfileLock(f.path)) continue;
-    try {
-      out.push(...toPackages(f, parseGemfileLock(f.content.toString('utf8'))));
-    } catch (err) {
-      ctx.notes.push(`bundler: /${f.path} could not be read (${describeError(err)}); its packages are missing`);
-    }
-  }
-  return out;
-}
-
-export const bundlerCataloger: Cataloger = {
+export const bundlerCataloger: Cataloger = lockFileCataloger({
   id: 'bundler',
   version: 1,
-  kind: 'lang',
-  types: ['bundler'],
-  wants: (f) => isGemfileLock(f.path),
+  type: 'bundler',
+  basename: 'Gemfile.lock',
   maxFileSize: 32 * 1024 * 1024,
-  catalog: catalogBundler,
-};
+  parse: (text) => parseGemfileLock(text).map((s) => ({ name: s.name, version: s.version, dev: false, relationship: s.direct ? 'direct' : 'indirect' })),
+  purl: gemPurl,
+});

@@ -7,11 +7,9 @@
  * first `=` (it may end up empty; inner spaces are kept), one package per name@version. The lock
  * file says nothing about direct dependencies: relationship unknown.
  */
-import type { FsFile, Package, ReadonlyFs } from '../../domain/index.ts';
-import type { Cataloger, CatalogContext } from '../types.ts';
+import type { Cataloger } from '../types.ts';
 import { mavenPurl } from '../java/index.ts';
-import { withoutAliases } from '../python/aliases.ts';
-import { langMode } from '../python/mode.ts';
+import { lockFileCataloger } from '../lockfile.ts';
 
 export interface GradleDep {
   name: string;
@@ -36,32 +34,12 @@ export function parseGradleLockfile(text: string): GradleDep[] {
   return [...out.values()];
 }
 
-function toPackages(file: FsFile, deps: GradleDep[]): Package[] {
-  return deps.map((d) => ({
-    type: 'gradle',
-    name: d.name,
-    version: d.version,
-    purl: mavenPurl(d.name, d.version),
-    locations: [file.layer ? { path: file.path, layer: file.layer } : { path: file.path }],
-    filePath: file.path,
-    dev: false,
-    relationship: 'unknown',
-  }));
-}
-
-export function catalogGradle(fs: ReadonlyFs, ctx: CatalogContext): Package[] {
-  if (langMode(ctx) !== 'project') return [];
-  const out: Package[] = [];
-  for (const f of withoutAliases(fs.files())) if (isGradleLockfile(f.path)) out.push(...toPackages(f, parseGradleLockfile(f.content.toString('utf8'))));
-  return out;
-}
-
-export const gradleCataloger: Cataloger = {
+export const gradleCataloger: Cataloger = lockFileCataloger({
   id: 'gradle',
   version: 1,
-  kind: 'lang',
-  types: ['gradle'],
-  wants: (f) => isGradleLockfile(f.path),
+  type: 'gradle',
+  matches: isGradleLockfile,
   maxFileSize: 32 * 1024 * 1024,
-  catalog: catalogGradle,
-};
+  parse: (text) => parseGradleLockfile(text).map((d) => ({ name: d.name, version: d.version, dev: false, relationship: 'unknown' })),
+  purl: mavenPurl,
+});

@@ -8,11 +8,9 @@
  * keeps whichever its map walk met first, here direct wins. packages.config: each `<package>`
  * with an `id`, except `developmentDependency="true"`; relationship unknown.
  */
-import type { FsFile, Package, ReadonlyFs } from '../../domain/index.ts';
-import { describeError } from '../../shared/errors.ts';
-import type { Cataloger, CatalogContext } from '../types.ts';
+import type { Cataloger } from '../types.ts';
+import { lockFileCataloger } from '../lockfile.ts';
 import { makePurl } from '../os/purl.ts';
-import { withoutAliases } from '../python/aliases.ts';
 
 export interface NugetPackage {
   name: string;
@@ -104,40 +102,13 @@ export function parsePackagesConfig(text: string): NugetPackage[] {
 
 export const nugetPurl = (name: string, version: string): string => makePurl('nuget', undefined, name, version, {});
 
-function toPackages(file: FsFile, found: NugetPackage[]): Package[] {
-  return found.map((n) => ({
-    type: 'nuget',
-    name: n.name,
-    version: n.version,
-    purl: nugetPurl(n.name, n.version),
-    locations: [file.layer ? { path: file.path, layer: file.layer } : { path: file.path }],
-    filePath: file.path,
-    dev: false,
-    relationship: n.relationship,
-  }));
-}
-
-export function catalogNuget(fs: ReadonlyFs, ctx: CatalogContext): Package[] {
-  const out: Package[] = [];
-  for (const f of withoutAliases(fs.files())) {
-    const kind = nugetFileKind(f.path);
-    if (!kind) continue;
-    try {
-      const text = f.content.toString('utf8');
-      out.push(...toPackages(f, kind === 'lock' ? parseNugetLock(text) : parsePackagesConfig(text)));
-    } catch (err) {
-      ctx.notes.push(`nuget: /${f.path} could not be read (${describeError(err)}); its packages are missing`);
-    }
-  }
-  return out;
-}
-
-export const nugetCataloger: Cataloger = {
+export const nugetCataloger: Cataloger = lockFileCataloger({
   id: 'nuget',
   version: 1,
-  kind: 'lang',
-  types: ['nuget'],
-  wants: (f) => nugetFileKind(f.path) !== undefined,
+  type: 'nuget',
+  matches: (path) => nugetFileKind(path) !== undefined,
+  everywhere: true,
   maxFileSize: 32 * 1024 * 1024,
-  catalog: catalogNuget,
-};
+  parse: (text, path) => (nugetFileKind(path) === 'lock' ? parseNugetLock(text) : parsePackagesConfig(text)).map((n) => ({ ...n, dev: false })),
+  purl: nugetPurl,
+});
