@@ -30,18 +30,26 @@ export type CachedInventory = Pick<Inventory, 'packages' | 'notes' | 'os'>;
 
 let codeId: string | undefined | null = null;
 
-/** The identity of the code that makes inventories, or undefined when its files cannot be read. */
-export function inventoryCodeId(srcDir = fileURLToPath(new URL('..', import.meta.url))): string | undefined {
-  if (codeId !== null && arguments.length === 0) return codeId;
+/**
+ * The identity of the code that makes inventories (memoised for this process), or undefined when its
+ * files cannot be read. `srcDir` (tests) hashes that tree instead, unmemoised.
+ */
+export function inventoryCodeId(srcDir?: string): string | undefined {
+  if (srcDir !== undefined) return sourceTreeId(srcDir);
+  if (codeId !== null) return codeId;
   // Run from the start-up bundle (bin/portcullis.js checked it is fresh): its id hashes its code.
   const build = (globalThis as Record<symbol, unknown>)[Symbol.for('portcullis.build')];
-  if (arguments.length === 0 && typeof build === 'string' && /^[0-9a-f]{16}$/.test(build)) {
-    return (codeId = createHash('sha256').update(`${FORMAT}|${VERSION}|bundle ${build}`).digest('hex'));
-  }
-  let id: string | undefined;
+  codeId =
+    typeof build === 'string' && /^[0-9a-f]{16}$/.test(build)
+      ? createHash('sha256').update(`${FORMAT}|${VERSION}|bundle ${build}`).digest('hex')
+      : sourceTreeId(fileURLToPath(new URL('..', import.meta.url)));
+  return codeId;
+}
+
+/** Path, size and mtime of every source file under CODE_DIRS (never entering testdata/). */
+function sourceTreeId(srcDir: string): string | undefined {
   try {
     const h = createHash('sha256').update(`${FORMAT}|${VERSION}`);
-    // a walk that never enters testdata/ (fixture trees hold thousands of entries)
     const walk = (rel: string): void => {
       const entries = readdirSync(join(srcDir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const e of entries) {
@@ -55,12 +63,10 @@ export function inventoryCodeId(srcDir = fileURLToPath(new URL('..', import.meta
       }
     };
     for (const dir of CODE_DIRS) walk(dir);
-    id = h.digest('hex');
+    return h.digest('hex');
   } catch {
-    id = undefined;
+    return undefined;
   }
-  if (arguments.length === 0) codeId = id;
-  return id;
 }
 
 export class InventoryCache {
